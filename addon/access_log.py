@@ -1,0 +1,63 @@
+"""One structured line per request: what was asked, where it went, how long it took.
+
+Never logs keys, tokens or prompt text (unless `vertex_log_bodies` is on, and even then no secrets).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from mitmproxy import http
+
+from .config import Config
+from .exchange import exchange_of
+
+log = logging.getLogger("vertex_bridge.access")
+
+
+def _ms(start: float, end: float) -> float | None:
+    return round((end - start) * 1000, 2) if start and end else None
+
+
+class AccessLog:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+
+    def response(self, flow: http.HTTPFlow) -> None:
+        self._log(flow, flow.response.status_code if flow.response else None, None)
+
+    def error(self, flow: http.HTTPFlow) -> None:
+        self._log(flow, flow.response.status_code if flow.response else None, flow.error.msg if flow.error else None)
+
+    def _log(self, flow: http.HTTPFlow, status: int | None, error: str | None) -> None:
+        exchange = exchange_of(flow)
+        record = {
+            "method": flow.request.method,
+            "path": flow.metadata.get("vertex_bridge.client_path", flow.request.path.split("?")[0]),
+            "status": status,
+            "key": flow.metadata.get("vertex_bridge.key_id"),
+            "total_ms": round((flow.response.timestamp_end or 0) * 1000 - flow.request.timestamp_start * 1000, 2)
+            if flow.response and flow.response.timestamp_end else None,
+        }
+        if exchange is not None:
+            usage = exchange.usage or {}
+            record.update(
+                model=exchange.target.requested_model,
+                upstream_model=exchange.target.vertex_model,
+                upstream=exchange.upstream,
+                stream=exchange.call.stream,
+                upstream_ms=_ms(exchange.sent_at, exchange.done_at or exchange.first_byte_at),
+                overhead_ms=round(exchange.proxy_seconds * 1000, 3),
+                prompt_tokens=usage.get("prompt_tokens"),
+                completion_tokens=usage.get("completion_tokens"),
+                finish_reason=exchange.finish_reason,
+                retries=exchange.retries or None,
+            )
+        if error:
+            record["error"] = error
+        record = {k: v for k, v in record.items() if v is not None}
+        if self.config.settings.log_format == "json":
+            log.info(json.dumps(record))
+        else:
+            log.info(" ".join(f"{k}={v}" for k, v in record.items()))

@@ -1,0 +1,131 @@
+"""`vertex-bridge`: the addons in a lean embedded mitmproxy (or mitmweb with `--web`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from typing import Any
+
+from .settings import Settings, SettingsError, field_option, load_settings
+
+BANNER_EMULATOR = (
+    "\n  *** EMULATOR MODE: replies come from the bundled Vertex emulator, NOT from Gemini. ***\n"
+    "  Try:  curl http://{host}:{port}/v1/chat/completions -H 'content-type: application/json' \\\n"
+    "          -d '{{\"model\": \"gemini-2.5-flash\", \"messages\": [{{\"role\": \"user\", \"content\": \"hi\"}}]}}'\n"
+)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="vertex-bridge",
+        description="Serve OpenAI Chat Completions at http://HOST:PORT/v1 from Google Vertex AI Gemini.",
+    )
+    parser.add_argument("--config", metavar="FILE", help="TOML config file (default ./vertex-bridge.toml)")
+    parser.add_argument("--host", help="listen address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="listen port (default 4000)")
+    parser.add_argument("--web", action="store_true", help="also serve the mitmweb UI to inspect traffic")
+    parser.add_argument("--web-port", type=int, default=8081, help="mitmweb UI port (default 8081)")
+    parser.add_argument("--emulator", action="store_true",
+                        help="try it offline: start the bundled Vertex emulator and use it as upstream")
+    parser.add_argument("--set", dest="options", action="append", default=[], metavar="OPTION=VALUE",
+                        help="set a vertex_* or mitmproxy option, e.g. --set vertex_project=my-project")
+    return parser.parse_args(argv)
+
+
+def _split_options(pairs: list[str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """--set pairs -> (settings overrides, plain mitmproxy options)."""
+    by_option = {field_option(n): n for n in Settings.model_fields if field_option(n)}
+    settings: dict[str, Any] = {}
+    mitm: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SettingsError(f"--set {pair!r}: expected OPTION=VALUE")
+        if key in by_option:
+            field = Settings.model_fields[by_option[key]]
+            settings[by_option[key]] = value.split(",") if getattr(field.annotation, "__origin__", None) is list else value
+        else:
+            mitm[key] = value
+    return settings, mitm
+
+
+def _start_emulator() -> dict[str, Any]:
+    import tempfile
+
+    from vertex_emulator import EmulatorServer, write_service_account
+
+    emulator = EmulatorServer()
+    emulator.start()
+    sa_file = write_service_account(
+        tempfile.mkstemp(prefix="vertex-bridge-emulator-", suffix=".json")[1], emulator.url + "/token")
+    return {"vertex_base_url": emulator.url, "credentials": str(sa_file), "project": "emulator-project",
+            "google_api_key": None}
+
+
+async def _run(settings: Settings, overrides: dict[str, Any], mitm: dict[str, str], args) -> None:
+    from mitmproxy import options
+
+    from . import make_addons
+
+    opts = options.Options()
+    bridge = make_addons(overrides)
+    if args.web:
+        from mitmproxy.tools.web.master import WebMaster
+
+        master = WebMaster(opts)
+        opts.update(web_port=args.web_port, web_open_browser=False)
+    else:
+        master = lean_master(opts)
+    master.addons.add(*bridge)
+    opts.update(
+        mode=[f"reverse:{settings.base_url}@{settings.listen_host}:{settings.listen_port}"],
+        connection_strategy="lazy",
+        vertex_bridge_config=args.config,
+        **mitm,
+    )
+    await master.run()
+
+
+def lean_master(opts):
+    """A mitmproxy master with only what a reverse proxy needs (about twice mitmdump's throughput)."""
+    from mitmproxy import master
+    from mitmproxy.addons import core, errorcheck, keepserving, next_layer, proxyserver, termlog, tlsconfig
+
+    m = master.Master(opts, with_termlog=False)
+    m.addons.add(termlog.TermLog(), core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(),
+                 tlsconfig.TlsConfig(), keepserving.KeepServing(), errorcheck.ErrorCheck())
+    return m
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        overrides, mitm = _split_options(args.options)
+        if args.host:
+            overrides["listen_host"] = args.host
+        if args.port:
+            overrides["listen_port"] = args.port
+        if args.emulator:
+            overrides.update(_start_emulator())
+        settings = load_settings(args.config, overrides)
+        if problem := settings.exposure_problem():
+            raise SettingsError(problem)
+    except SettingsError as e:
+        print(f"vertex-bridge: {e}", file=sys.stderr)
+        return 2
+    if args.emulator:
+        print(BANNER_EMULATOR.format(host=settings.listen_host, port=settings.listen_port), file=sys.stderr)
+    print(f"vertex-bridge: serving http://{settings.listen_host}:{settings.listen_port}/v1 -> "
+          f"{settings.base_url}", file=sys.stderr)
+    logging.getLogger("vertex_bridge").setLevel(logging.INFO)
+    try:
+        asyncio.run(_run(settings, overrides, mitm, args))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
