@@ -91,11 +91,11 @@ async def _run(settings: Settings, overrides: dict[str, Any], mitm: dict[str, st
 def lean_master(opts):
     """A mitmproxy master with only what a reverse proxy needs (about twice mitmdump's throughput)."""
     from mitmproxy import master
-    from mitmproxy.addons import core, errorcheck, keepserving, next_layer, proxyserver, termlog, tlsconfig
+    from mitmproxy.addons import core, errorcheck, next_layer, proxyserver, termlog, tlsconfig
 
     m = master.Master(opts, with_termlog=False)
     m.addons.add(termlog.TermLog(), core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(),
-                 tlsconfig.TlsConfig(), keepserving.KeepServing(), errorcheck.ErrorCheck())
+                 tlsconfig.TlsConfig(), errorcheck.ErrorCheck())
     return m
 
 

@@ -1,4 +1,9 @@
-"""Request size limits, checked on the headers before the body is read."""
+"""Request size limits.
+
+The body is checked once mitmproxy has read it, so the client (which is still uploading when the
+headers arrive) always gets to read the JSON 413. mitmproxy's own `body_size_limit`, set to twice the
+limit, stops anything larger before it is buffered.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,7 @@ from .settings import Settings
 
 
 def _human(n: int) -> str:
-    return f"{n / 1024 / 1024:.0f} MB" if n >= 1024 * 1024 else f"{n // 1024} KB"
+    return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KB"
 
 
 class BodyLimit:
@@ -19,13 +24,11 @@ class BodyLimit:
         config.on_change(self._apply)
 
     def _apply(self, settings: Settings) -> None:
-        # mitmproxy's own limit catches bodies without Content-Length (chunked uploads).
-        ctx.options.update(body_size_limit=str(settings.max_body_size))
+        ctx.options.update(body_size_limit=str(2 * settings.max_body_size))
 
-    def requestheaders(self, flow: http.HTTPFlow) -> None:
+    def request(self, flow: http.HTTPFlow) -> None:
         limit = self.config.settings.max_body_size
-        length = flow.request.headers.get("content-length", "")
-        if length.isdigit() and int(length) > limit:
+        size = len(flow.request.raw_content or b"")
+        if size > limit:
             flow.response = error_response(PayloadTooLargeError(
-                f"Request body is {_human(int(length))}; the limit is {_human(limit)} "
-                "(setting max_body_size)."))
+                f"Request body is {_human(size)}; the limit is {_human(limit)} (setting max_body_size)."))

@@ -9,12 +9,11 @@ fails validation with a path such as `messages[2].role`; `request.parse_request`
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 MAX_TOOLS = 128  # Vertex accepts at most 128 function declarations
-REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 
 
 class Model(BaseModel):
@@ -86,9 +85,16 @@ PART_MODELS: dict[str, type[Model]] = {
 
 def describe_validation_error(error: ValidationError) -> str:
     """The first problem of a pydantic error as one readable line: `path: message`."""
-    first = error.errors(include_url=False)[0]
-    path = error_path(first["loc"])
-    return f"{path}: {first['msg']}" if path else first["msg"]
+    errors = error.errors(include_url=False)
+    path = error_path(errors[0]["loc"])
+    # A union (e.g. `content`) fails once per member; say what each member wanted.
+    messages = dict.fromkeys(_clean_msg(e["msg"]) for e in errors if error_path(e["loc"]) == path)
+    text = "; or ".join(list(messages)[:3])
+    return f"{path}: {text}" if path else text
+
+
+def _clean_msg(msg: str) -> str:
+    return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
 def error_path(loc: tuple[Any, ...]) -> str:
@@ -260,7 +266,7 @@ class ChatRequest(Model):
     stream: bool = False
     stream_options: StreamOptions | None = None
     response_format: ResponseFormat | None = None
-    reasoning_effort: Annotated[str, Field(pattern="^(none|minimal|low|medium|high|xhigh)$")] | None = None
+    reasoning_effort: Literal["none", "minimal", "low", "medium", "high", "xhigh"] | None = None
     logprobs: bool | None = None
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
     user: str | None = None

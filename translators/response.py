@@ -1,24 +1,26 @@
-"""A unary Vertex `GenerateContentResponse` -> an OpenAI `chat.completion`.
+"""A unary Vertex `GenerateContentResponse` -> an OpenAI `chat.completion`, and the per-candidate
+pieces the stream translator shares.
 
 Choices follow the candidates (`index` absent = 0). Per candidate:
 
-- `content` is the join of the non-thought text parts (null when there are none); thought parts become
-  `reasoning_content`, a `<think>…</think>` prefix of `content`, or nothing, per `ctx.reasoning_output`.
-- functionCall parts become `tool_calls` with fresh `call_…` ids and compact JSON `arguments`; the
-  `finish_reason` is then "tool_calls" (Vertex says STOP). Thought signatures go to the `SignatureStore`.
-- A malformed call (MALFORMED_FUNCTION_CALL, UNEXPECTED_TOOL_CALL, TOO_MANY_TOOL_CALLS) is retried once by
-  the addon (`is_malformed_call`). If one still reaches translation it becomes a visible assistant text
-  quoting Vertex's `finishMessage`, with finish_reason "stop": agent loops (Roo, Cline) then show the
-  problem and re-prompt the model instead of failing on an "empty response".
-- A blocked prompt (no candidates, `promptFeedback.blockReason`) and a filtered empty answer become one
+- `content` joins the non-thought text parts (null when there are none). Thought parts become
+  `reasoning_content`, a `<think>…</think>` prefix of `content`, or nothing (`ctx.reasoning_output`).
+- functionCall parts become `tool_calls` with fresh `call_…` ids and compact JSON `arguments`, and the
+  finish_reason is then "tool_calls" (Vertex says STOP). Thought signatures go to the SignatureStore.
+- A malformed call (MALFORMED_FUNCTION_CALL, UNEXPECTED_TOOL_CALL, TOO_MANY_TOOL_CALLS) is retried once
+  by the addon (`is_malformed_call`). One that still reaches translation becomes a visible assistant
+  text quoting Vertex's `finishMessage`, finish_reason "stop": agent loops (Roo, Cline) show it and
+  re-prompt the model instead of failing on an "empty response".
+- A blocked prompt (no candidates, `promptFeedback.blockReason`) or a filtered empty answer is one
   choice with finish_reason "content_filter" whose `refusal` and `content` both carry the reason
-  ("Prompt blocked by Vertex AI: SAFETY — …"): `refusal` for OpenAI-aware clients, `content` so that
-  chat UIs show it.
+  ("Prompt blocked by Vertex AI: SAFETY — …"): `refusal` for OpenAI-aware clients, `content` so chat
+  UIs show it.
 
 Usage: prompt_tokens = promptTokenCount + toolUsePromptTokenCount; completion_tokens =
-candidatesTokenCount + thoughtsTokenCount; total_tokens = totalTokenCount (Vertex defines it as the sum of
-those four counts, so total = prompt + completion); cached_tokens = cachedContentTokenCount (a subset of
-the prompt); reasoning_tokens = thoughtsTokenCount. Missing counts are 0.
+candidatesTokenCount + thoughtsTokenCount; total_tokens = totalTokenCount, which Vertex defines as the
+sum of those four, so total = prompt + completion (the sum when Vertex omits it); cached_tokens =
+cachedContentTokenCount (part of the prompt); reasoning_tokens = thoughtsTokenCount. Missing counts
+are 0.
 """
 
 from __future__ import annotations
@@ -69,9 +71,14 @@ def is_malformed_call(vertex: dict) -> bool:
     return any(c.get("finishReason") in MALFORMED_CALL for c in vertex.get("candidates") or ())
 
 
+def has_token_counts(meta: dict | None) -> bool:
+    """False for Vertex's intermediate stream usage (`{"trafficType": "ON_DEMAND"}`) and for None."""
+    return bool(meta) and any(key in meta for key in _COUNTS)
+
+
 def openai_usage(meta: dict | None) -> dict | None:
     """Vertex `usageMetadata` -> OpenAI `usage` (rule in the module docstring); None without counts."""
-    if not meta or not any(key in meta for key in _COUNTS):
+    if not has_token_counts(meta):
         return None
     prompt = meta.get("promptTokenCount", 0) + meta.get("toolUsePromptTokenCount", 0)
     thoughts = meta.get("thoughtsTokenCount", 0)
@@ -95,7 +102,8 @@ def part_text(part: dict) -> str | None:
         return part["text"]
     if "executableCode" in part:
         code = part["executableCode"]
-        return f"\n```{code.get('language', '').lower().replace('language_unspecified', '')}\n{code.get('code', '')}\n```\n"
+        language = code.get("language", "").lower().replace("language_unspecified", "")
+        return f"\n```{language}\n{code.get('code', '')}\n```\n"
     if "codeExecutionResult" in part:
         return f"\n```\n{part['codeExecutionResult'].get('output', '')}\n```\n"
     return None
@@ -116,9 +124,16 @@ def tool_call(function_call: dict, ctx: ResponseContext, signature: str | None,
     return {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
 
 
-def remember_text_signature(text: str, signature: str | None, signatures: SignatureStore | None) -> None:
-    if signature and text and signatures is not None:
-        signatures.put(text_key(text), signature)
+def remember_text_signature(
+    signature: str | None, signatures: SignatureStore | None, answer: str, thoughts: str = ""
+) -> None:
+    """Gemini 3 signs the last text part: keep it under the text the client will send back, the
+    answer alone and, with think tags, also the whole content (tags included)."""
+    if not signature or not answer or signatures is None:
+        return
+    signatures.put(text_key(answer), signature)
+    if thoughts:
+        signatures.put(text_key(THINK_OPEN + thoughts + THINK_CLOSE + answer), signature)
 
 
 def _flagged(ratings: list | None) -> str:
@@ -154,7 +169,8 @@ def malformed_call_text(candidate: dict) -> str:
 
 def _token(candidate: dict) -> dict:
     token = candidate.get("token", "")
-    return {"token": token, "logprob": candidate.get("logProbability", 0.0), "bytes": list(token.encode())}
+    logprob = candidate.get("logProbability", 0.0)  # proto3 JSON omits a zero
+    return {"token": token, "logprob": logprob, "bytes": list(token.encode())}
 
 
 def openai_logprobs(result: dict | None) -> dict | None:
@@ -213,11 +229,13 @@ def _choice(candidate: dict, ctx: ResponseContext, signatures: SignatureStore | 
         if text is not None:
             (thoughts if part.get("thought") else texts).append(text)
     answer = "".join(texts)
-    remember_text_signature(answer, text_signature, signatures)
+    think_tags = bool(thoughts) and ctx.reasoning_output == "think_tags"
+    remember_text_signature(text_signature, signatures, answer, "".join(thoughts) if think_tags else "")
 
     reason = candidate.get("finishReason")
     if not calls and reason in MALFORMED_CALL:
-        answer = f"{answer}\n\n{malformed_call_text(candidate)}" if answer else malformed_call_text(candidate)
+        notice = malformed_call_text(candidate)
+        answer = f"{answer}\n\n{notice}" if answer else notice
     message: dict[str, Any] = {"role": "assistant", "content": answer or None, "refusal": None}
     prefix = ""
     if thoughts and ctx.reasoning_output == "reasoning_content":

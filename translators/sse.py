@@ -1,9 +1,9 @@
 """Incremental reader of Vertex stream bytes: any split in, parsed JSON payloads out.
 
-It accepts SSE `data:` events with CRLF, LF or CR line ends, a bare JSON value outside any `data:` line
-(python-genai parses those too: Vertex can end a stream with a bare error object), and the JSON-array
-stream form (`[{…}\\n,\\n{…}]`, no `alt=sse`). A payload is handed out as soon as the line that completes
-it arrives: the reader never waits for the blank line, or for more bytes, to release a complete event.
+It accepts SSE `data:` events with CRLF, LF or CR line ends; a bare JSON value outside any `data:`
+line (Vertex can end a stream with a bare error object; python-genai parses those too); and the
+JSON-array stream form (`[{…}\n,\n{…}]`, no `alt=sse`). A payload is handed out as soon as the line
+that completes it arrives: a complete event never waits for its blank line or for more bytes.
 """
 
 from __future__ import annotations
@@ -88,9 +88,8 @@ class SseReader:
         out.append(parsed)
 
     def _parse_bare(self, line: bytes, out: list[Any]) -> None:
-        end = line.rstrip()[-1:]
-        if end not in (b"}", b"]", b","):
-            return  # a value cannot end on this line
+        if line.rstrip().rstrip(b",")[-1:] not in (b"}", b"]"):
+            return  # no value can end on this line
         text = b"\n".join(self._bare).decode("utf-8", "replace")
         pos = _skip(text, 0)
         while pos < len(text):

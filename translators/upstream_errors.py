@@ -1,10 +1,10 @@
-"""Vertex AI error replies -> OpenAI error bodies (status, `{"error": {message, type, param, code}}`).
+"""Vertex AI error replies -> OpenAI errors: (status, `{"error": {message, type, param, code}}`).
 
-Vertex sends a `google.rpc.Status` as JSON: `{"error": {code, message, status, details}}` for unary calls,
-the same wrapped in a one-element array for `streamGenerateContent`, or a `data: {"error": …}` event once a
-stream has started. A wrong host or location gets Google's HTML 404 page instead. The mapping is one table
-keyed by the gRPC status name; the HTTP status picks the row when the body names none, and a few
-`ErrorInfo.reason` values (API key, disabled API) override the row.
+Vertex sends a `google.rpc.Status` as JSON, `{"error": {code, message, status, details}}`, for unary
+calls; the same wrapped in a one-element array for `streamGenerateContent`; a `data: {"error": …}`
+event once a stream has started; and Google's HTML 404 page for a wrong host or location. The mapping
+is one table keyed by the gRPC status name. The HTTP status picks the row when the body names none,
+and a few `ErrorInfo.reason` values (bad API key, disabled API) override the row.
 """
 
 from __future__ import annotations
@@ -160,7 +160,8 @@ def _non_json_error(status: int, body: bytes, location: str | None) -> tuple[int
     if status == 404 and _HTML.match(body):
         where = f" (location `{location}`)" if location else ""
         message = (
-            f"Vertex AI returned Google's HTML 404 page: the upstream host or location is wrong{where}. "
+            f"Vertex AI returned Google's HTML 404 page: the upstream host or location is wrong"
+            f"{where}. "
             "Regional locations use `{location}-aiplatform.googleapis.com`; `global` uses "
             "`aiplatform.googleapis.com`."
         )

@@ -207,9 +207,9 @@ def _values(*names: str) -> frozenset[str]:
 
 
 ENUMS: dict[str, Enum] = {
-    # Lowercase type names ("object") are accepted in practice.
+    # Lowercase type names ("object") are accepted in practice; there is no NULL type in the Vertex proto.
     "Type": Enum("Type", _values("TYPE_UNSPECIFIED", "STRING", "NUMBER", "INTEGER", "BOOLEAN", "ARRAY",
-                                 "OBJECT", "NULL"), case_insensitive=True),
+                                 "OBJECT"), case_insensitive=True),
     "Mode": Enum("FunctionCallingConfig.Mode", _values("MODE_UNSPECIFIED", "AUTO", "ANY", "NONE", "VALIDATED")),
     "ThinkingLevel": Enum("GenerationConfig.ThinkingConfig.ThinkingLevel",
                           _values("THINKING_LEVEL_UNSPECIFIED", "LOW", "MEDIUM", "HIGH", "MINIMAL")),

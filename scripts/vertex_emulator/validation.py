@@ -34,6 +34,9 @@ BOTH_RESPONSE_SCHEMAS = ("Unable to submit request because generation_config set
                          "`response_json_schema`; only one of them may be set.")  # INFERRED
 SCHEMA_NEEDS_MIME = ("Unable to submit request because `{field}` needs `response_mime_type` "
                      "application/json or text/x.enum.")  # INFERRED
+THINKING_NOT_CONFIGURABLE = ("Unable to submit request because thinking is not configurable in this model; please "
+                             f"remove the thinking_config setting and try it again. {LEARN_MORE}")
+BUDGET_AND_LEVEL = "thinking_budget and thinking_level are not supported together"
 TOO_MANY_FUNCTIONS = ("Unable to submit request because it has {count} function declarations; "
                       "at most 128 are supported.")  # INFERRED
 
@@ -43,6 +46,7 @@ VALID_ROLES = {"user", "model"}
 PART_DATA = ("text", "inline_data", "file_data", "function_call", "function_response",
              "executable_code", "code_execution_result")
 SCHEMA_MIME_TYPES = {"application/json", "text/x.enum"}
+NO_THINKING_MODELS = ("gemini-1.", "gemini-2.0-")  # models without thinking
 
 
 def get(obj: Any, name: str, default: Any = None) -> Any:
@@ -75,11 +79,11 @@ def find_violations(body: dict, *, api_version: str, model: str) -> list[Violati
     if found:
         return found
     for rule in RULES:
-        found.extend(rule(body))
+        found.extend(rule(body, model))
     return found
 
 
-def _contents_rules(body: dict) -> Iterator[Violation]:
+def _contents_rules(body: dict, model: str) -> Iterator[Violation]:
     contents = as_list(get(body, "contents"))
     if not contents:
         yield Violation(NO_CONTENTS)
@@ -100,7 +104,7 @@ def _count(content: Any, name: str) -> int:
     return sum(1 for part in as_list(get(content, "parts")) if get(part, name) is not None)
 
 
-def _function_turn_rules(body: dict) -> Iterator[Violation]:
+def _function_turn_rules(body: dict, model: str) -> Iterator[Violation]:
     contents = as_list(get(body, "contents"))
     for i, content in enumerate(contents):
         responses = _count(content, "function_response")
@@ -113,7 +117,7 @@ def _function_turn_rules(body: dict) -> Iterator[Violation]:
             yield Violation(RESPONSE_COUNT)
 
 
-def _tool_rules(body: dict) -> Iterator[Violation]:
+def _tool_rules(body: dict, model: str) -> Iterator[Violation]:
     declarations = [(f"tools[{t}].function_declarations[{d}]", decl)
                     for t, tool in enumerate(as_list(get(body, "tools")))
                     for d, decl in enumerate(as_list(get(tool, "function_declarations")))]
@@ -134,7 +138,7 @@ def _tool_rules(body: dict) -> Iterator[Violation]:
             yield from _schema_rules(get(decl, "response"), join(path, "response"))
 
 
-def _generation_config_rules(body: dict) -> Iterator[Violation]:
+def _generation_config_rules(body: dict, model: str) -> Iterator[Violation]:
     config = get(body, "generation_config", {})
     schema, json_schema = get(config, "response_schema"), get(config, "response_json_schema")
     if schema is not None and json_schema is not None:
@@ -144,6 +148,11 @@ def _generation_config_rules(body: dict) -> Iterator[Violation]:
             yield Violation(SCHEMA_NEEDS_MIME.format(field=field))
     if schema is not None:
         yield from _schema_rules(schema, "generation_config.response_schema")
+    thinking = get(config, "thinking_config")
+    if thinking is not None and model.startswith(NO_THINKING_MODELS) and "thinking" not in model:
+        yield Violation(THINKING_NOT_CONFIGURABLE)
+    if get(thinking, "thinking_budget") is not None and get(thinking, "thinking_level") is not None:
+        yield Violation(BUDGET_AND_LEVEL)
 
 
 def _schema_rules(schema: Any, path: str) -> Iterator[Violation]:

@@ -1,0 +1,173 @@
+"""End to end: the official openai SDK -> vertex-bridge (lean runner) -> the Vertex emulator."""
+
+from __future__ import annotations
+
+import json
+
+import openai
+import pytest
+import requests
+
+from conftest import API_KEY, PROJECT
+
+MODEL = "gemini-2.5-flash"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+
+
+def last_request(emulator) -> dict:
+    generate = [e for e in emulator.log if "generateContent" in e["path"] or "streamGenerateContent" in e["path"]]
+    assert generate, "the emulator saw no generate request"
+    return generate[-1]
+
+
+def raw_stream(proxy, body: dict) -> list[str]:
+    """The proxy's SSE reply as a list of `data:` payloads, read without any SDK in between."""
+    resp = requests.post(proxy.url + "/v1/chat/completions", json=body, headers=AUTH, stream=True, timeout=30)
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"].startswith("text/event-stream")
+    text = resp.content.decode()
+    return [line[len("data: "):] for line in text.split("\n\n") if line.startswith("data: ")]
+
+
+def test_non_stream_chat(client, emulator):
+    reply = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hello there"}])
+    assert "hello there" in reply.choices[0].message.content
+    assert reply.choices[0].finish_reason == "stop"
+    assert reply.model == MODEL
+    assert reply.id.startswith("chatcmpl-")
+    assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens > 0
+    sent = last_request(emulator)
+    assert sent["path"] == f"/v1/projects/{PROJECT}/locations/global/publishers/google/models/{MODEL}:generateContent"
+
+
+def test_stream_chat_chunk_format(client, emulator):
+    chunks = list(client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "stream me a reply"}], stream=True))
+    assert len({c.id for c in chunks}) == 1 and len({c.created for c in chunks}) == 1
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert sum(1 for c in chunks if c.choices and c.choices[0].delta.role) == 1
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert finishes == ["stop"]
+    assert all(c.usage is None for c in chunks), "no usage chunk unless include_usage is asked for"
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert "stream me a reply" in text
+    sent = last_request(emulator)
+    assert sent["path"].endswith(f"/models/{MODEL}:streamGenerateContent")
+    assert sent["query"].get("alt") == "sse"
+
+
+def test_stream_include_usage_and_done(proxy):
+    events = raw_stream(proxy, {"model": MODEL, "stream": True, "stream_options": {"include_usage": True},
+                                "messages": [{"role": "user", "content": "count my tokens"}]})
+    assert events[-1] == "[DONE]"
+    usage_chunk = json.loads(events[-2])
+    assert usage_chunk["choices"] == [] and usage_chunk["usage"]["total_tokens"] > 0
+    finish = json.loads(events[-3])
+    assert finish["choices"][0]["finish_reason"] == "stop"
+    assert all(json.loads(e)["object"] == "chat.completion.chunk" for e in events[:-1])
+
+
+def test_system_and_developer_become_system_instruction(client, emulator):
+    client.chat.completions.create(model=MODEL, messages=[
+        {"role": "system", "content": "You are terse."},
+        {"role": "developer", "content": "Answer in French."},
+        {"role": "user", "content": "hi"},
+    ])
+    body = last_request(emulator)["body"]
+    instruction = " ".join(p["text"] for p in body["systemInstruction"]["parts"])
+    assert "You are terse." in instruction and "Answer in French." in instruction
+    assert [c["role"] for c in body["contents"]] == ["user"]
+
+
+def test_generation_parameters_are_mapped(client, emulator):
+    client.chat.completions.create(
+        model=MODEL, messages=[{"role": "user", "content": "hi"}], temperature=0.3, top_p=0.9,
+        max_tokens=77, stop=["END"], seed=7, presence_penalty=0.5, frequency_penalty=0.25,
+        user="someone", store=False, metadata={"a": "b"})
+    config = last_request(emulator)["body"]["generationConfig"]
+    assert config["temperature"] == 0.3 and config["topP"] == 0.9 and config["maxOutputTokens"] == 77
+    assert config["stopSequences"] == ["END"] and config["seed"] == 7
+    assert config["presencePenalty"] == 0.5 and config["frequencyPenalty"] == 0.25
+
+
+def test_alias_and_echoed_model_name(client, emulator):
+    reply = client.chat.completions.create(model=f"vertex/{MODEL}", messages=[{"role": "user", "content": "hi"}])
+    assert reply.model == f"vertex/{MODEL}"
+    assert last_request(emulator)["path"].endswith(f"/models/{MODEL}:generateContent")
+
+
+def test_chat_path_without_v1_prefix(proxy):
+    resp = requests.post(proxy.url + "/chat/completions", headers=AUTH, timeout=10,
+                         json={"model": MODEL, "messages": [{"role": "user", "content": "hi"}]})
+    assert resp.status_code == 200 and resp.json()["object"] == "chat.completion"
+
+
+def test_missing_and_wrong_key_get_openai_401(proxy):
+    for headers in ({}, {"Authorization": "Bearer wrong"}, {"x-api-key": "wrong"}):
+        resp = requests.get(proxy.url + "/v1/models", headers=headers, timeout=10)
+        assert resp.status_code == 401
+        error = resp.json()["error"]
+        assert error["type"] == "invalid_request_error" and error["code"] == "invalid_api_key"
+        assert error["param"] is None and error["message"]
+    bad = openai.OpenAI(base_url=proxy.url + "/v1", api_key="wrong", max_retries=0)
+    with pytest.raises(openai.AuthenticationError):
+        bad.models.list()
+
+
+def test_bearer_and_x_api_key_both_work(proxy):
+    assert requests.get(proxy.url + "/v1/models", headers=AUTH, timeout=10).status_code == 200
+    assert requests.get(proxy.url + "/v1/models", headers={"x-api-key": API_KEY}, timeout=10).status_code == 200
+
+
+def test_cors_preflight_needs_no_auth(proxy):
+    resp = requests.options(proxy.url + "/v1/models", timeout=10, headers={
+        "Origin": "vscode-file://vscode-app", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization, x-stainless-timeout"})
+    assert resp.status_code == 204
+    assert resp.headers["Access-Control-Allow-Origin"] == "vscode-file://vscode-app"
+    assert resp.headers["Access-Control-Allow-Headers"] == "authorization, x-stainless-timeout"
+    assert "POST" in resp.headers["Access-Control-Allow-Methods"]
+
+
+def test_health_is_open_and_reports_token(proxy):
+    resp = requests.get(proxy.url + "/health", timeout=10)
+    assert resp.status_code == 200
+    body = resp.json()
+    assert body["status"] == "ok" and body["vertex"]["token"] is True
+    assert "ya29" not in resp.text and "private_key" not in resp.text
+
+
+def test_models_list(client):
+    ids = [m.id for m in client.models.list().data]
+    for model in ("gemini-2.5-flash", "gemini-2.5-pro", "gemini-2.5-flash-lite"):
+        assert model in ids and f"vertex/{model}" in ids
+
+
+def test_unknown_path_is_openai_404(proxy):
+    resp = requests.get(proxy.url + "/v1/embeddingz", headers=AUTH, timeout=10)
+    assert resp.status_code == 404 and "error" in resp.json()
+
+
+def test_wrong_method_is_405(proxy):
+    resp = requests.get(proxy.url + "/v1/chat/completions", headers=AUTH, timeout=10)
+    assert resp.status_code == 405 and resp.json()["error"]["message"]
+
+
+def test_bad_json_is_400(proxy):
+    resp = requests.post(proxy.url + "/v1/chat/completions", headers={**AUTH, "content-type": "application/json"},
+                         data=b'{"model": "x", "messages": [', timeout=10)
+    assert resp.status_code == 400
+    assert "json" in resp.json()["error"]["message"].lower()
+
+
+def test_missing_messages_is_400_naming_the_field(client):
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model=MODEL, messages=[])
+    assert "messages" in str(e.value)
+
+
+def test_body_over_limit_is_413(proxy):
+    big = b'{"model":"m","messages":[{"role":"user","content":"' + b"x" * (33 * 1024 * 1024) + b'"}]}'
+    resp = requests.post(proxy.url + "/v1/chat/completions", headers={**AUTH, "content-type": "application/json"},
+                         data=big, timeout=30)
+    assert resp.status_code == 413 and resp.json()["error"]["code"] == "request_too_large"
