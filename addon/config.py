@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Optional
 
 from mitmproxy import ctx, exceptions
+from mitmproxy.proxy import mode_specs
 
 from .settings import Settings, SettingsError, field_option, load_settings
 
@@ -56,8 +57,22 @@ class Config:
                                   field.description or name)
 
     def configure(self, updated):
-        if not any(o == "vertex_bridge_config" or o.startswith("vertex_") for o in updated):
-            return
+        if any(o == "vertex_bridge_config" or o.startswith("vertex_") for o in updated):
+            self._load_settings()
+        if updated & {"mode", "listen_host", "vertex_api_keys", "vertex_bridge_config"}:
+            self._check_exposure()
+
+    def _check_exposure(self) -> None:
+        """mitmproxy listens on every interface unless told otherwise: never do that without keys."""
+        for spec in ctx.options.mode:
+            mode = mode_specs.ProxyMode.parse(spec)
+            if not isinstance(mode, mode_specs.ReverseMode):
+                continue
+            host = mode.listen_host(ctx.options.listen_host or None)
+            if problem := self.settings.exposure_problem(host):
+                raise exceptions.OptionsError(problem)
+
+    def _load_settings(self) -> None:
         from_options = {}
         for name in Settings.model_fields:
             option = field_option(name)
@@ -69,7 +84,5 @@ class Config:
             )
         except SettingsError as e:
             raise exceptions.OptionsError(str(e)) from None
-        if problem := self.settings.exposure_problem():
-            raise exceptions.OptionsError(problem)
         for listener in self._listeners:
             listener(self.settings)

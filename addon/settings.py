@@ -80,18 +80,14 @@ class Settings(BaseModel):
 
     @property
     def is_loopback(self) -> bool:
-        if self.listen_host == "localhost":
-            return True
-        try:
-            return ipaddress.ip_address(self.listen_host).is_loopback
-        except ValueError:
-            return False
+        return is_loopback(self.listen_host)
 
-    def exposure_problem(self) -> str | None:
-        """Why these settings must not start, if they would expose Vertex to anyone."""
-        if self.api_keys or self.is_loopback:
+    def exposure_problem(self, listen_host: str | None = None) -> str | None:
+        """Why listening on `listen_host` (default: ours) must not start: it would expose Vertex to anyone."""
+        host = self.listen_host if listen_host is None else listen_host
+        if self.api_keys or is_loopback(host):
             return None
-        return (f"refusing to listen on {self.listen_host} without api_keys: anyone who can reach "
+        return (f"refusing to listen on {host or 'all interfaces'} without api_keys: anyone who can reach "
                 "this address could spend your Vertex quota. Set VERTEX_BRIDGE_API_KEYS.")
 
     @property
@@ -101,6 +97,15 @@ class Settings(BaseModel):
         if self.location == "global":
             return "https://aiplatform.googleapis.com"
         return f"https://{self.location}-aiplatform.googleapis.com"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # "" (all interfaces) or a name we cannot vouch for
 
 
 class SettingsError(ValueError):

@@ -171,3 +171,43 @@ def test_body_over_limit_is_413(proxy):
     resp = requests.post(proxy.url + "/v1/chat/completions", headers={**AUTH, "content-type": "application/json"},
                          data=big, timeout=30)
     assert resp.status_code == 413 and resp.json()["error"]["code"] == "request_too_large"
+
+
+def test_vertex_400_is_passed_on_in_openai_shape(client, emulator):
+    from vertex_emulator import Reply
+
+    emulator.queue(Reply.error(400, "Invalid JSON payload received. Unknown name \"foo\" at 'contents[0]': "
+                                    "Cannot find field."))
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hi"}])
+    assert 'Unknown name "foo"' in e.value.message
+    assert e.value.body["type"] == "invalid_request_error"
+
+
+def test_vertex_error_before_stream_is_http_error(client, emulator):
+    from vertex_emulator import Reply
+
+    emulator.queue(Reply.error(404))
+    with pytest.raises(openai.NotFoundError) as e:
+        list(client.chat.completions.create(model="gemini-9-nope", stream=True,
+                                            messages=[{"role": "user", "content": "hi"}]))
+    assert "gemini-9-nope" in e.value.message
+
+
+def test_scripted_reply_streams_in_order(client, emulator):
+    from vertex_emulator import Reply
+
+    emulator.queue(Reply.text("one two three four five six", chunks=6))
+    chunks = list(client.chat.completions.create(model=MODEL, stream=True,
+                                                 messages=[{"role": "user", "content": "count"}]))
+    deltas = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+    assert len(deltas) >= 6 and "".join(deltas) == "one two three four five six"
+
+
+def test_google_token_is_sent_and_never_logged(client, emulator, proxy):
+    client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "secret prompt text"}])
+    entry = last_request(emulator)
+    assert entry["token_id"].startswith("tok-")
+    log = proxy.output()
+    assert "ya29" not in log and API_KEY not in log and "secret prompt text" not in log
+    assert f"model={MODEL}" in log and "status=200" in log

@@ -138,11 +138,13 @@ def test_every_role_and_content_shape_is_accepted():
         {"role": "assistant", "content": ""},
         {"role": "function", "name": "f", "content": "legacy"},
         {"role": "assistant", "content": [{"type": "refusal", "refusal": "no"}]},
+        {"role": "user", "content": {"type": "text", "text": "a lone part object"}},
     ]
     req = parse_request(body(messages=messages))
     assert [m.role for m in req.messages] == [m["role"] for m in messages]
     assert req.messages[3].content == []
     assert req.messages[3].tool_calls[0].function.name == "f"
+    assert req.messages[9].content[0].text == "a lone part object"
 
 
 def test_content_parts_are_typed():
@@ -226,7 +228,7 @@ def test_responses_instructions_string_input_and_options():
     assert [(m.role, m.content) for m in req.messages] == [("system", "Be brief."), ("user", "Hello")]
     assert req.max_completion_tokens == 99
     assert req.response_format.json_schema.json_schema == {"type": "object"}
-    assert req.tool_choice == {"type": "function", "function": {"name": "f"}}
+    assert req.tool_choice == {"type": "function", "name": "f"}  # tools.py reads the flat form too
 
 
 def test_responses_items_custom_calls_images_and_skipped_reasoning():

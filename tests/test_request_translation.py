@@ -363,6 +363,15 @@ def test_pain1_reattached_signatures_pass_gemini3_validation():
     assert check_history(body, G3.vertex_model, book) is None
 
 
+def test_think_tag_block_in_history_is_not_sent_back_and_signature_still_found():
+    store = SignatureStore()
+    store.put(text_key("The answer."), "dGV4dA==")
+    call = translate([{"role": "user", "content": "q"},
+                      {"role": "assistant", "content": "<think>\nweighing options\n</think>\n\nThe answer."},
+                      {"role": "user", "content": "thanks"}], target=G3, store=store)
+    assert call.body["contents"][1]["parts"] == [{"text": "The answer.", "thoughtSignature": "dGV4dA=="}]
+
+
 def test_pain4_gemini3_without_stored_signature_sends_the_vertex_bypass():
     """After a proxy restart the store is empty: the first call of each model turn gets the one bypass
     value Vertex accepts (pydantic-ai#3881), instead of a made-up signature Vertex rejects."""
@@ -608,6 +617,28 @@ def test_sampling_parameters_map_to_generation_config():
                       "frequencyPenalty": -0.5, "maxOutputTokens": 200, "candidateCount": 2,
                       "stopSequences": ["END"], "responseLogprobs": True, "logprobs": 3,
                       "thinkingConfig": {"includeThoughts": True}}
+
+
+def test_penalties_zero_is_omitted_and_gemini3_gets_none():
+    assert "presencePenalty" not in translate(presence_penalty=0, frequency_penalty=0).body["generationConfig"]
+    call = translate(target=G3, presence_penalty=0.5, frequency_penalty=0.1)
+    assert "presencePenalty" not in call.body["generationConfig"]
+    assert any("penalties" in note for note in call.repairs)
+
+
+def test_int64_seed_and_huge_max_tokens_fit_vertex_ranges():
+    call = translate(seed=2**40 + 5, max_tokens=200_000)
+    config = call.body["generationConfig"]
+    assert config["seed"] == (2**40 + 5) % 2**31
+    assert config["maxOutputTokens"] == 65536
+    assert any("max tokens" in note for note in call.repairs)
+
+
+def test_models_before_25_get_openapi_schemas():
+    params = {"$schema": "x", "type": "object", "properties": {"a": {"type": ["string", "null"]}}}
+    call = translate(target=ModelTarget("gemini-2.0-flash", "x"), tools=[fn("f", params)])
+    assert declarations(call)[0]["parameters"] == {
+        "type": "OBJECT", "properties": {"a": {"type": "STRING", "nullable": True}}}
 
 
 def test_more_than_five_stop_sequences_keep_the_first_five():

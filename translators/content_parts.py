@@ -97,7 +97,13 @@ def text_of(content: str | list[Model] | None) -> str:
     """The text of a message (system prompts, tool results, assistant turns): text parts joined."""
     if isinstance(content, str):
         return content
-    return "\n".join(part.text for part in content or () if isinstance(part, TextPart) and part.text)
+    return "\n".join(text for part in content or () if (text := _plain_text(part)))
+
+
+def _plain_text(part: Model) -> str:
+    if isinstance(part, TextPart):
+        return part.text
+    return part.refusal if isinstance(part, RefusalPart) else ""
 
 
 def media_part(url: str, default_mime: str, where: str) -> Part:

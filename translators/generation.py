@@ -19,15 +19,13 @@ from .schema import to_openapi_schema
 from .vertex_types import GenerationConfig, ThinkingConfig
 
 MAX_STOP_SEQUENCES = 5
+MAX_OUTPUT_TOKENS = 65536  # the largest any current Gemini model allows; Vertex rejects more
+INT32 = 2**31
 # OpenAI field -> generationConfig field, copied when set.
-SAMPLING_FIELDS = (
-    ("temperature", "temperature"),
-    ("top_p", "topP"),
-    ("top_k", "topK"),
-    ("seed", "seed"),
-    ("presence_penalty", "presencePenalty"),
-    ("frequency_penalty", "frequencyPenalty"),
-)
+SAMPLING_FIELDS = (("temperature", "temperature"), ("top_p", "topP"), ("top_k", "topK"), ("seed", "seed"))
+PENALTY_FIELDS = (("presence_penalty", "presencePenalty"), ("frequency_penalty", "frequencyPenalty"))
+# Models that reject presence/frequency penalties (LiteLLM drops them too).
+NO_PENALTY_MODELS = ("gemini-3",)
 # Gemini 2.5: effort -> thinkingBudget, before the variant's bounds apply.
 THINKING_BUDGETS = {"none": 0, "minimal": 512, "low": 1024, "medium": 8192, "high": 24576, "xhigh": 32768}
 # Gemini 2.5 variants, first match wins: (name part, smallest budget when thinking, largest, may be off).
@@ -51,9 +49,14 @@ def generation_config(
         value = getattr(req, openai_name)
         if value is not None:
             config[vertex_name] = value
+    if req.seed is not None and not -INT32 <= req.seed < INT32:
+        config["seed"] = req.seed % INT32  # Vertex seeds are int32; OpenAI clients send int64
+    config.update(_penalties(req, target, repairs))
     max_tokens = req.max_completion_tokens or req.max_tokens
     if max_tokens:
-        config["maxOutputTokens"] = max_tokens
+        if max_tokens > MAX_OUTPUT_TOKENS:
+            repairs.append(f"lowered max tokens {max_tokens} to {MAX_OUTPUT_TOKENS}, Gemini's largest")
+        config["maxOutputTokens"] = min(max_tokens, MAX_OUTPUT_TOKENS)
     if req.n and req.n > 1:
         config["candidateCount"] = req.n
     stops = _stop_sequences(req.stop, repairs)
@@ -94,6 +97,15 @@ def request_settings(req: ChatRequest, options: TranslationOptions) -> dict[str,
 def user_label(user: str) -> str:
     """A GCP label value: lowercase letters, digits, `_` and `-`; at most 63 characters."""
     return _LABEL_UNSAFE.sub("_", user.lower())[:63]
+
+
+def _penalties(req: ChatRequest, target: ModelTarget, repairs: list[str]) -> dict[str, float]:
+    """Presence/frequency penalties; a zero is a no-op and is left out (some models reject the field)."""
+    penalties = {vertex: value for field, vertex in PENALTY_FIELDS if (value := getattr(req, field))}
+    if penalties and target.vertex_model.startswith(NO_PENALTY_MODELS):
+        repairs.append(f"dropped {', '.join(penalties)}: {target.vertex_model} does not support penalties")
+        return {}
+    return penalties
 
 
 def _stop_sequences(stop: str | list[str] | None, repairs: list[str]) -> list[str]:

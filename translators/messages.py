@@ -22,6 +22,7 @@ Vertex's documented bypass value instead.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +39,8 @@ TOOL_ROLES = frozenset({"tool", "function"})  # `function`: legacy results, matc
 NO_RESULT = "(no result)"
 LEADING_USER_TEXT = "(The conversation so far:)"
 MEDIA_ONLY_TEXT = "(see attachment)"
+# Thoughts shown to the client as `<think>…</think>` (reasoning_output "think_tags") are not sent back as text.
+THINK_BLOCK = re.compile(r"\s*<think>.*?</think>\s*", re.DOTALL)
 
 
 @dataclass
@@ -113,6 +116,9 @@ class _Builder:
 
     def _text_parts(self, message: Message, where: str) -> list[Part]:
         text = text_of(message.content)
+        if text.lstrip().startswith("<think>"):
+            text = THINK_BLOCK.sub("", text, count=1)
+            self.repairs.append(f"{where}: left out the <think> block")
         if not text:
             return []
         part: Part = {"text": text}

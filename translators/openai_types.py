@@ -97,6 +97,9 @@ def _clean_msg(msg: str) -> str:
     return msg.removeprefix("Value error, ").removeprefix("Assertion failed, ")
 
 
+_UNION_LABELS = frozenset({"str", "int", "float", "bool", "dict", "list", "none"})
+
+
 def error_path(loc: tuple[Any, ...]) -> str:
     """`('messages', 2, 'role')` -> `messages[2].role`; union labels such as `list[...]` are skipped."""
     path = ""
@@ -106,9 +109,6 @@ def error_path(loc: tuple[Any, ...]) -> str:
         elif segment.isidentifier() and not segment[0].isupper() and segment not in _UNION_LABELS:
             path += f".{segment}" if path else segment
     return path
-
-
-_UNION_LABELS = frozenset({"str", "int", "float", "bool", "dict", "list", "none"})
 
 
 def _parse_part(index: int, item: Any) -> Model:
@@ -165,6 +165,8 @@ class Message(Model):
     @field_validator("content", mode="before")
     @classmethod
     def _parts(cls, value: Any) -> Any:
+        if isinstance(value, dict):  # a lone part object
+            value = [value]
         if isinstance(value, list):
             return [_parse_part(index, item) for index, item in enumerate(value)]
         return value

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -20,6 +20,10 @@ from .openai_types import ChatRequest, describe_validation_error, error_path
 from .responses_body import is_responses_body, to_chat_body
 from .signatures import SignatureStore
 from .tools import translate_tools
+
+
+# Models that predate `parametersJsonSchema` / `responseJsonSchema`: they get the sanitized OpenAPI schema.
+OPENAPI_ONLY_MODELS = ("gemini-1.", "gemini-2.0")
 
 
 @dataclass
@@ -69,6 +73,8 @@ def to_vertex(
 ) -> VertexCall:
     """Translate a validated request for `target`; `signatures` re-attaches Gemini thought signatures."""
     repairs: list[str] = []
+    if target.vertex_model.startswith(OPENAPI_ONLY_MODELS):
+        options = replace(options, schema_mode="openapi")
     toolset = translate_tools(req.tools, req.tool_choice, options, repairs)
     conversation = build_conversation(req.messages, target, signatures, repairs)
     body: dict[str, Any] = {"contents": conversation.contents}

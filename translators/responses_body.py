@@ -115,13 +115,6 @@ def _items_to_messages(items: str | list[Any]) -> list[dict[str, Any]]:
     return messages
 
 
-def _tool_choice(choice: Any) -> Any:
-    """Flat `{"type": "function", "name": X}` -> `{"type": "function", "function": {"name": X}}`."""
-    if isinstance(choice, dict) and "name" in choice and choice.get("type") in ("function", "custom"):
-        return {"type": choice["type"], choice["type"]: {"name": choice["name"]}}
-    return choice
-
-
 def _response_format(text: Any) -> dict[str, Any] | None:
     fmt = text.get("format") if isinstance(text, dict) else None
     if not isinstance(fmt, dict) or fmt.get("type") != "json_schema":
@@ -146,6 +139,4 @@ def to_chat_body(data: dict[str, Any]) -> dict[str, Any]:
         chat["response_format"] = response_format
     if "max_output_tokens" in chat:
         chat.setdefault("max_completion_tokens", chat.pop("max_output_tokens"))
-    if "tool_choice" in chat:
-        chat["tool_choice"] = _tool_choice(chat["tool_choice"])
     return chat
