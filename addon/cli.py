@@ -119,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
         print(BANNER_EMULATOR.format(host=settings.listen_host, port=settings.listen_port), file=sys.stderr)
     print(f"vertex-bridge: serving http://{settings.listen_host}:{settings.listen_port}/v1 -> "
           f"{settings.base_url}", file=sys.stderr)
-    logging.getLogger("vertex_bridge").setLevel(logging.INFO)
+    logging.getLogger().setLevel(logging.INFO)
+    # Connection-level chatter (one line per connect/disconnect) is mitmweb's job, not the access log's.
+    for noisy in ("tornado", "asyncio", "hpack", "mitmproxy.proxy.server"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         asyncio.run(_run(settings, overrides, mitm, args))
     except KeyboardInterrupt:

@@ -12,7 +12,8 @@
 
 Repairs (each noted in `repairs`): empty assistant messages are dropped; a result whose call is
 unknown becomes user text; a call without a result gets `{"output": "(no result)"}`; a history that
-starts with the model gets a leading user turn; a user turn holding only media gets a text part.
+starts with the model gets a leading user turn; a user turn holding only media gets a text part; a
+leading `<think>…</think>` block (reasoning shown as think tags) is not sent back as answer text.
 
 Thought signatures come back from the `SignatureStore` (by tool_call_id, else by name+arguments; text
 parts by their text). On Gemini 3 the first call of a model turn without a stored signature gets
@@ -252,7 +253,8 @@ def _parse_arguments(arguments: str | dict[str, Any] | None, where: str) -> dict
     try:
         value = json.loads(arguments)
     except json.JSONDecodeError as exc:
-        raise InvalidRequestError(f"{where} is not valid JSON ({exc.msg} at position {exc.pos})", param=where) from None
+        message = f"{where} is not valid JSON ({exc.msg} at position {exc.pos})"
+        raise InvalidRequestError(message, param=where) from None
     return value if isinstance(value, dict) else {"value": value}
 
 

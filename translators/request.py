@@ -21,7 +21,6 @@ from .responses_body import is_responses_body, to_chat_body
 from .signatures import SignatureStore
 from .tools import translate_tools
 
-
 # Models that predate `parametersJsonSchema` / `responseJsonSchema`: they get the sanitized OpenAPI schema.
 OPENAPI_ONLY_MODELS = ("gemini-1.", "gemini-2.0")
 
