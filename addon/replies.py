@@ -27,6 +27,7 @@ from .exchange import Exchange, exchange_of
 from .upstream_call import UpstreamCall
 from .vertex import VertexUpstream
 
+OVERHEAD_HEADER = "x-vertex-bridge-overhead-ms"  # time spent in the proxy, not waiting for Vertex
 SSE_HEADERS = {
     "content-type": "text/event-stream",
     "cache-control": "no-cache",
@@ -72,6 +73,8 @@ class ReplyTranslator:
             response.stream = TranslatingStream(translator, exchange)
             response.headers.update(SSE_HEADERS)
         exchange.spend(started)
+        # For a stream this is the request-side share; the per-chunk share goes to the log line.
+        response.headers[OVERHEAD_HEADER] = f"{exchange.proxy_seconds * 1000:.3f}"
 
     async def response(self, flow: http.HTTPFlow) -> None:
         exchange = exchange_of(flow)
@@ -93,6 +96,7 @@ class ReplyTranslator:
             flow.response = error_response(e)
         flow.response.headers["x-vertex-bridge-upstream"] = exchange.upstream
         exchange.spend(started)
+        flow.response.headers[OVERHEAD_HEADER] = f"{exchange.proxy_seconds * 1000:.3f}"
 
     async def _retry_after_refresh(self, flow: http.HTTPFlow, exchange: Exchange) -> tuple[int, bytes]:
         headers = await self.vertex.refreshed_headers(exchange.token.removeprefix("Bearer "))
