@@ -19,7 +19,9 @@ from .endpoints import LocalEndpoints
 from .limits import BodyLimit
 from .replies import ReplyTranslator
 from .router import ChatRouter
-from .upstream_call import UpstreamCall
+from .ratelimit import RateLimiter
+from .relay import UpstreamRelay
+from .upstreams import Upstreams
 from .vertex import VertexUpstream
 
 
@@ -28,16 +30,18 @@ def make_addons(overrides: dict[str, Any] | None = None) -> list[Any]:
     config = Config(overrides)
     vertex = VertexUpstream(config)
     signatures = SignatureStore()
-    upstream = UpstreamCall()
+    upstreams = Upstreams(config, vertex)
+    relay = UpstreamRelay(config, upstreams)
     return [
         config,
         BodyLimit(config),
         Cors(config),
         ClientAuth(config),
-        LocalEndpoints(config, vertex),
+        LocalEndpoints(config, vertex, relay),
+        RateLimiter(config),
+        relay,
         vertex,
-        ChatRouter(config, vertex, signatures),
-        ReplyTranslator(vertex, signatures, upstream),
-        upstream,
+        ChatRouter(config, vertex, relay, signatures),
+        ReplyTranslator(vertex, signatures),
         AccessLog(config),
     ]

@@ -11,15 +11,17 @@ from translators.models import served_ids
 from . import paths
 from .config import Config
 from .errors import MethodNotAllowedError, NotFoundError, error_response, json_response
+from .relay import UpstreamRelay
 from .vertex import VertexUpstream
 
 STARTED = int(time.time())
 
 
 class LocalEndpoints:
-    def __init__(self, config: Config, vertex: VertexUpstream) -> None:
+    def __init__(self, config: Config, vertex: VertexUpstream, relay: UpstreamRelay) -> None:
         self.config = config
         self.vertex = vertex
+        self.relay = relay
         self.handlers = {paths.HEALTH: self.health, paths.MODELS: self.models}
 
     def request(self, flow: http.HTTPFlow) -> None:
@@ -37,14 +39,20 @@ class LocalEndpoints:
             flow.response = error_response(MethodNotAllowedError(
                 f"{flow.request.method} is not allowed on {flow.request.path.split('?')[0]}; use GET."))
         else:
-            flow.response = json_response(200, handler())
+            flow.response = json_response(*handler())
 
-    def health(self) -> dict:
-        return {"status": "ok", "vertex": self.vertex.health()}
+    def health(self) -> tuple[int, dict]:
+        ready = self.relay.port != 0 and self.vertex.loaded
+        return (200 if ready else 503), {
+            "status": "ok" if ready else "starting",
+            "vertex": self.vertex.health(),
+            "circuits": self.relay.upstreams.health(),
+            "open_streams": self.relay.open_streams,
+        }
 
-    def models(self) -> dict:
+    def models(self) -> tuple[int, dict]:
         settings = self.config.settings
-        return {
+        return 200, {
             "object": "list",
             "data": [
                 {"id": model_id, "object": "model", "created": STARTED, "owned_by": "google"}

@@ -1,7 +1,8 @@
 """The chat route: an OpenAI `POST /v1/chat/completions` becomes a Vertex `generateContent` call.
 
-The request hook parses and translates the body, then points the flow at Vertex with fresh Google
-credentials. mitmproxy itself sends it upstream, so mitmweb shows the translated request.
+The request hook parses and translates the body and rewrites the flow into the Vertex request, so
+mitmweb shows exactly what is sent. The flow then goes through the in-process upstream relay
+(addon.relay), which adds fresh Google credentials and handles retries, fallbacks and timeouts.
 """
 
 from __future__ import annotations
@@ -21,15 +22,18 @@ from . import paths
 from .config import Config
 from .errors import MethodNotAllowedError, error_response
 from .exchange import KEY, Exchange
+from .relay import EXCHANGE_HEADER, UpstreamRelay
 from .vertex import VertexUpstream
 
 USER_AGENT = "vertex-bridge/0.1"
 
 
 class ChatRouter:
-    def __init__(self, config: Config, vertex: VertexUpstream, signatures: SignatureStore) -> None:
+    def __init__(self, config: Config, vertex: VertexUpstream, relay: UpstreamRelay,
+                 signatures: SignatureStore) -> None:
         self.config = config
         self.vertex = vertex
+        self.relay = relay
         self.signatures = signatures
 
     def _options(self) -> TranslationOptions:
@@ -45,21 +49,19 @@ class ChatRouter:
             return
         started = time.perf_counter()
         try:
-            exchange = self._translate(flow.request.get_content(strict=False) or b"", started)
-            headers = await self.vertex.auth_headers()
+            self.vertex.check_ready()
+            exchange = self._translate(flow.request.get_content(strict=False) or b"")
             path = self.vertex.path(exchange.target, exchange.call.stream)
         except TranslatorError as e:
             flow.response = error_response(e)
             return
-        resumed = time.perf_counter()
         flow.metadata["vertex_bridge.client_path"] = flow.request.path.split("?")[0]
-        self._point_at_vertex(flow.request, path, headers, exchange)
-        exchange.token = headers.get("authorization")
+        self._point_at_relay(flow, path, exchange)
         flow.metadata[KEY] = exchange
-        exchange.spend(resumed)
+        exchange.spend(started)
         exchange.sent_at = time.perf_counter()
 
-    def _translate(self, body: bytes, started: float) -> Exchange:
+    def _translate(self, body: bytes) -> Exchange:
         req = parse_request(body)
         target = resolve_model(req.model, self.config.settings.aliases)
         options = self._options()
@@ -72,19 +74,18 @@ class ChatRouter:
             reasoning_output=options.reasoning_output,
             tool_names=call.tool_names,
         )
-        exchange = Exchange(target=target, call=call, reply=reply, received_at=started)
-        exchange.spend(started)
-        return exchange
+        return Exchange(target=target, call=call, reply=reply, request=req)
 
-    def _point_at_vertex(self, request: http.Request, path: str, auth: dict[str, str], exchange: Exchange) -> None:
-        vertex = self.vertex
-        request.scheme, request.host, request.port = vertex.scheme, vertex.host, vertex.port
+    def _point_at_relay(self, flow: http.HTTPFlow, path: str, exchange: Exchange) -> None:
+        """The Vertex request, sent via the relay: the Host header still names Vertex, for mitmweb."""
+        request = flow.request
+        request.scheme, request.host, request.port = "http", "127.0.0.1", self.relay.port
         request.path = path
         request.headers = http.Headers(
-            host=vertex.authority,
+            host=self.vertex.authority,
             content_type="application/json",
-            accept_encoding="identity",
             user_agent=USER_AGENT,
-            **{k.replace("-", "_"): v for k, v in auth.items()},
         )
+        request.headers[EXCHANGE_HEADER] = flow.id
+        self.relay.expect(flow.id, exchange)
         request.content = json.dumps(exchange.call.body, separators=(",", ":"), ensure_ascii=False).encode()

@@ -23,6 +23,36 @@ def _setting(default: Any, help: str, env: tuple[str, ...] = (), option: str | N
     return Field(default, description=help, json_schema_extra={"env": list(env), "option": option}, **kw)
 
 
+class FallbackProvider(BaseModel):
+    """An OpenAI-compatible upstream used when Vertex fails or its circuit is open ([[fallback]])."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Shown in x-vertex-bridge-upstream, logs and /health.")
+    base_url: str = Field(description="The provider's OpenAI-compatible /v1 URL.")
+    api_key: str | None = Field(None, description="The provider's key (prefer api_key_env).")
+    api_key_env: str | None = Field(None, description="Environment variable holding the key.")
+    model: str | None = Field(None, description="Model to use for every request.")
+    models: dict[str, str] = Field({}, description="Requested model (or Vertex model) -> provider model.")
+
+    def key(self) -> str | None:
+        return os.environ.get(self.api_key_env) if self.api_key_env else self.api_key
+
+    def model_for(self, requested: str, vertex_model: str) -> str:
+        return self.models.get(requested) or self.models.get(vertex_model) or self.model or vertex_model
+
+
+class RateLimit(BaseModel):
+    """Token buckets ([rate_limit]); 0 disables a limit."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requests_per_minute: float = Field(0, ge=0, description="Per client key.")
+    burst: int = Field(0, ge=0, description="Bucket size per key (default: requests_per_minute).")
+    tokens_per_minute: float = Field(0, ge=0, description="Per client key, charged from Vertex usage.")
+    global_requests_per_minute: float = Field(0, ge=0, description="All clients together.")
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -72,6 +102,32 @@ class Settings(BaseModel):
     schema_mode: Literal["json_schema", "openapi"] = _setting(
         "json_schema", "Send tool schemas as parametersJsonSchema, or sanitized OpenAPI parameters.",
         ("VERTEX_BRIDGE_SCHEMA_MODE",), "vertex_schema_mode")
+    retries: int = _setting(
+        2, "Retries of a 429/500/503 or connection failure before any byte reached the client.",
+        ("VERTEX_BRIDGE_RETRIES",), "vertex_retries", ge=0, le=10)
+    retry_budget: float = _setting(
+        10.0, "Seconds that retries (backoff included) may add to a request.",
+        ("VERTEX_BRIDGE_RETRY_BUDGET",), "vertex_retry_budget", ge=0)
+    connect_timeout: float = _setting(
+        10.0, "Seconds to connect to an upstream.", ("VERTEX_BRIDGE_CONNECT_TIMEOUT",), "vertex_connect_timeout", gt=0)
+    first_byte_timeout: float = _setting(
+        600.0, "Seconds to wait for an upstream's reply headers (thinking models can think for minutes).",
+        ("VERTEX_BRIDGE_FIRST_BYTE_TIMEOUT",), "vertex_first_byte_timeout", gt=0)
+    idle_timeout: float = _setting(
+        300.0, "Seconds of silence allowed between two chunks of a reply.",
+        ("VERTEX_BRIDGE_IDLE_TIMEOUT",), "vertex_idle_timeout", gt=0)
+    ping_interval: float = _setting(
+        10.0, "Seconds of silence in a stream before a `: ping` comment keeps tunnels and clients alive.",
+        ("VERTEX_BRIDGE_PING_INTERVAL",), "vertex_ping_interval", gt=0)
+    breaker_threshold: int = _setting(
+        5, "Consecutive failures (429, 5xx, timeouts) that open an upstream's circuit.",
+        ("VERTEX_BRIDGE_BREAKER_THRESHOLD",), "vertex_breaker_threshold", ge=1)
+    breaker_cooldown: float = _setting(
+        30.0, "Seconds an open circuit waits before letting one trial request through.",
+        ("VERTEX_BRIDGE_BREAKER_COOLDOWN",), "vertex_breaker_cooldown", gt=0)
+    fallback: list[FallbackProvider] = _setting(
+        [], "OpenAI-compatible providers tried when Vertex fails ([[fallback]] tables in TOML).", (), None)
+    rate_limit: RateLimit = _setting(RateLimit(), "Request and token rate limits ([rate_limit] table).", (), None)
 
     @field_validator("listen_host")
     @classmethod

@@ -24,6 +24,7 @@ class VertexUpstream:
         self.tokens: TokenManager | None = None
         self.credentials_error: str | None = None
         self.project: str | None = None
+        self.loaded = False  # the credentials search has finished (found or not)
         self.scheme, self.host, self.port = "https", "aiplatform.googleapis.com", 443
         config.on_change(self._configure)
 
@@ -48,6 +49,12 @@ class VertexUpstream:
         return self.host if self.port == default else f"{self.host}:{self.port}"
 
     async def running(self) -> None:
+        try:
+            await self._load_credentials()
+        finally:
+            self.loaded = True
+
+    async def _load_credentials(self) -> None:
         if self.express or self.tokens:
             return
         try:
@@ -75,6 +82,11 @@ class VertexUpstream:
             raise GoogleCredentialsError(
                 "No Google Cloud project: set GOOGLE_CLOUD_PROJECT (or VERTEX_BRIDGE_PROJECT).")
         return f"/{target.api_version}/projects/{self.project}/locations/{self.settings.location}/{model}"
+
+    def check_ready(self) -> None:
+        """Fail fast (503 with a fix) when there are no credentials at all."""
+        if not self.express and self.tokens is None:
+            raise GoogleCredentialsError(self.credentials_error or "Google credentials are still loading.")
 
     async def auth_headers(self) -> dict[str, str]:
         if self.express:

@@ -439,10 +439,13 @@ def test_a_complete_event_is_released_at_once():
     assert translator.feed(b"\n\r\n") == b""
 
 
-def test_sse_comments_and_other_fields_are_ignored():
-    body = b": keep-alive\r\nevent: message\r\nid: 1\r\n" + sample_bytes("04")
+def test_sse_comments_pass_through_and_other_fields_are_ignored():
+    """The relay's `: ping` keep-alives reach the client; `event:`/`id:` lines change nothing."""
+    body = b": ping\r\n\r\nevent: message\r\nid: 1\r\n" + sample_bytes("04")
     translator = StreamTranslator(context())
-    assert normalized(translator.feed(body) + translator.finish()) == _whole("04")
+    out = translator.feed(body) + translator.finish()
+    assert out.startswith(b": ping\n\n")
+    assert normalized(out) == _whole("04")
 
 
 def test_json_array_stream_form():

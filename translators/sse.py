@@ -19,6 +19,10 @@ class Unparsed(str):
     """A payload that is not JSON (an event that ended, or a body that stopped, mid-value)."""
 
 
+class Comment(str):
+    """An SSE comment line (`: ping`): a keep-alive the proxy passes on to its client."""
+
+
 class SseReader:
     def __init__(self) -> None:
         self._tail: list[bytes] = []  # pieces of a line not yet ended
@@ -72,10 +76,12 @@ class SseReader:
             if self._data:  # the event ended and its data never parsed
                 out.append(Unparsed(b"\n".join(self._data)[:200].decode("utf-8", "replace")))
                 self._data = []
+        elif line.startswith(b":"):
+            out.append(Comment(line[1:].strip().decode("utf-8", "replace")))
         elif line.lstrip()[:1] in (b"{", b"[", b",", b"]") and not self._data:
             self._bare.append(line)
             self._parse_bare(line, out)
-        # other SSE fields (`event:`, `id:`, `retry:`) and `:` comments carry nothing we use
+        # other SSE fields (`event:`, `id:`, `retry:`) carry nothing we use
 
     def _data_line(self, value: bytes, out: list[Any]) -> None:
         self._data.append(value)

@@ -33,7 +33,7 @@ from .response import (
     remember_text_signature, tool_call, zero_usage,
 )
 from .signatures import SignatureStore
-from .sse import SseReader, Unparsed
+from .sse import Comment, SseReader, Unparsed
 from .upstream_errors import stream_error_event
 
 DONE = b"data: [DONE]\n\n"
@@ -161,7 +161,9 @@ class StreamTranslator:
         for item in items:
             if self._state != OPEN:
                 return
-            if isinstance(item, Unparsed):
+            if isinstance(item, Comment):
+                out.append(sse_comment(item or "ping"))
+            elif isinstance(item, Unparsed):
                 message = f"Vertex AI sent an unreadable stream event: {item[:120]}"
                 out.append(self._fail(message, "bad_upstream_response"))
             elif isinstance(item, list):

@@ -1,0 +1,164 @@
+"""The upstream relay: a small HTTP server inside the proxy process, between mitmproxy and the upstreams.
+
+mitmproxy forwards each translated request once and cannot restart or feed a reply it has begun to
+stream. The router therefore points every chat flow at this relay (127.0.0.1, same event loop), and
+the relay does what mitmproxy cannot:
+
+- retries 429/500/503, refreshes the token after a 401, fails over to fallback providers, all before
+  the first byte (addon.upstreams);
+- streams the upstream reply through as it arrives, writing `: ping` comments while the model thinks
+  silently, and a Vertex-style error event when the upstream breaks or goes idle mid-stream;
+- notices a client that went away (mitmproxy closes the relay connection) and closes the upstream
+  stream at once, so nobody pays for unread tokens.
+
+mitmproxy still sees, shows and translates the Vertex request and reply; replies from an
+OpenAI-compatible fallback are marked `x-vertex-bridge-format: openai` and passed through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import weakref
+
+import aiohttp
+from aiohttp import web
+
+from .config import Config
+from .exchange import Exchange
+from .upstreams import OPENAI, VERTEX, Failed, Opened, Upstreams
+
+log = logging.getLogger("vertex_bridge")
+EXCHANGE_HEADER = "x-vertex-bridge-exchange"
+FORMAT_HEADER = "x-vertex-bridge-format"
+PASSED_HEADERS = ("content-type", "retry-after")
+PING = b": ping\r\n\r\n"
+
+
+def _vertex_error_event(code: int, status: str, message: str) -> bytes:
+    payload = {"error": {"code": code, "message": message, "status": status}}
+    return b"data: " + json.dumps(payload).encode() + b"\r\n\r\n"
+
+
+def _openai_error_event(message: str, code: str) -> bytes:
+    payload = {"error": {"message": message, "type": "server_error", "param": None, "code": code}}
+    return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+
+class UpstreamRelay:
+    def __init__(self, config: Config, upstreams: Upstreams) -> None:
+        self.config = config
+        self.upstreams = upstreams
+        self.port = 0
+        self.open_streams = 0
+        self._pending: weakref.WeakValueDictionary[str, Exchange] = weakref.WeakValueDictionary()
+        self._runner: web.AppRunner | None = None
+
+    def expect(self, exchange_id: str, exchange: Exchange) -> None:
+        """Register a flow's exchange; the relay picks it up by the id the router puts in a header."""
+        self._pending[exchange_id] = exchange
+
+    async def running(self) -> None:
+        if self._runner is not None:
+            return
+        app = web.Application(client_max_size=0)
+        app.router.add_route("POST", "/{tail:.*}", self.handle)
+        self._runner = web.AppRunner(app, handler_cancellation=True, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    async def done(self) -> None:
+        await self.upstreams.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def handle(self, request: web.Request) -> web.StreamResponse:
+        exchange = self._pending.pop(request.headers.get(EXCHANGE_HEADER, ""), None)
+        if exchange is None:
+            return web.json_response({"error": {"code": 410, "status": "NOT_FOUND",
+                                                "message": "This flow can no longer be relayed (replay it from the client)."}},
+                                     status=410)
+        body = await request.read()
+        result = await self.upstreams.open(exchange, request.path_qs, body)
+        if isinstance(result, Failed):
+            return self._failed(exchange, result)
+        exchange.upstream, exchange.retries = result.target.name, result.retries
+        if result.body is not None or result.response.status != 200 or not exchange.call.stream:
+            return await self._whole(result)
+        return await self._stream(request, exchange, result)
+
+    def _headers(self, opened: Opened) -> dict[str, str]:
+        headers = {k: opened.response.headers[k] for k in PASSED_HEADERS if k in opened.response.headers}
+        headers[FORMAT_HEADER] = opened.target.format
+        headers["x-vertex-bridge-upstream"] = opened.target.name
+        return headers
+
+    def _failed(self, exchange: Exchange, failed: Failed) -> web.Response:
+        exchange.upstream, exchange.retries = failed.target, failed.retries
+        return web.json_response(failed.body, status=failed.status,
+                                 headers={**failed.headers, FORMAT_HEADER: OPENAI})
+
+    async def _whole(self, opened: Opened) -> web.Response:
+        body = opened.body if opened.body is not None else await self._read_all(opened)
+        opened.response.release()
+        return web.Response(status=opened.response.status, body=body, headers=self._headers(opened))
+
+    async def _read_all(self, opened: Opened) -> bytes:
+        idle = self.config.settings.idle_timeout
+        try:
+            return await asyncio.wait_for(opened.response.read(), timeout=idle)
+        except (TimeoutError, aiohttp.ClientError) as e:
+            message = f"{opened.target.name} reply broke off: {type(e).__name__}"
+            return json.dumps({"error": {"code": 502, "status": "UNAVAILABLE", "message": message}}).encode()
+
+    async def _stream(self, request: web.Request, exchange: Exchange, opened: Opened) -> web.StreamResponse:
+        out = web.StreamResponse(status=200, headers=self._headers(opened))
+        out.enable_chunked_encoding()
+        self.open_streams += 1
+        try:
+            await out.prepare(request)
+            await self._pump(opened, out)
+        except (ConnectionResetError, asyncio.CancelledError):
+            exchange.notes.append("client went away mid-stream: upstream closed")
+            raise
+        finally:
+            self.open_streams -= 1
+            opened.response.close()  # closes the upstream connection if the body was not finished
+        return out
+
+    async def _pump(self, opened: Opened, out: web.StreamResponse) -> None:
+        """Copy upstream chunks as they arrive; ping during silences; end broken streams with an error."""
+        s = self.config.settings
+        content = opened.response.content
+        last_data = time.monotonic()
+        while True:
+            wait = min(s.ping_interval, max(0.0, last_data + s.idle_timeout - time.monotonic()))
+            try:
+                chunk = await asyncio.wait_for(content.readany(), timeout=wait or 0.001)
+            except TimeoutError:
+                if time.monotonic() - last_data >= s.idle_timeout:
+                    await out.write(self._broken(opened, f"no data for {s.idle_timeout:g} s (setting idle_timeout)",
+                                                 504, "DEADLINE_EXCEEDED", "upstream_idle_timeout"))
+                    return
+                await out.write(PING)
+                continue
+            except aiohttp.ClientError as e:
+                await out.write(self._broken(opened, f"the connection broke mid-stream ({type(e).__name__})",
+                                             502, "UNAVAILABLE", "upstream_disconnected"))
+                return
+            if not chunk:
+                await out.write_eof()
+                return
+            last_data = time.monotonic()
+            await out.write(chunk)
+
+    @staticmethod
+    def _broken(opened: Opened, what: str, code: int, status: str, openai_code: str) -> bytes:
+        message = f"{opened.target.name}: {what}. The reply is incomplete."
+        if opened.target.format == VERTEX:
+            return _vertex_error_event(code, status, message)
+        return _openai_error_event(message, openai_code)

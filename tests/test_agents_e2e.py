@@ -1,0 +1,440 @@
+"""End to end, agent traffic: the official openai SDK -> the real proxy -> the strict Vertex emulator.
+
+Tool calling in both modes (parallel calls, MCP-style and over-long tool names), Gemini 3 agent loops
+whose thought signatures must survive a client that sends back only plain OpenAI messages, broken
+histories that must still pass Vertex's turn rules, and malformed calls. Test names `test_painN_…`
+refer to the user pain points in shared/reference/peers.md (b).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import uuid
+
+import pytest
+import requests
+
+from conftest import API_KEY
+from vertex_emulator import Reply
+from vertex_emulator.signatures import BYPASS
+
+FLASH = "gemini-2.5-flash"
+GEMINI3 = "gemini-3-pro-preview"
+GEMINI3_FLASH = "gemini-3-flash-preview"
+AUTH = {"Authorization": f"Bearer {API_KEY}"}
+
+# Names Vertex would reject: `/` (MCP servers) and more than 64 characters.
+MCP_NAME = "mcp/github/create_issue"
+LONG_NAME = "query_the_enterprise_knowledge_base_for_confluence_pages_and_jira_tickets_by_keyword"
+VERTEX_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.-]{0,63}$")  # what Vertex accepts
+
+
+def tool(name: str, **properties: str) -> dict:
+    props = {key: {"type": kind} for key, kind in properties.items()}
+    return {"type": "function", "function": {
+        "name": name, "description": f"The {name} tool.",
+        "parameters": {"type": "object", "properties": props, "required": list(props)}}}
+
+
+WEATHER = tool("get_weather", city="string")
+TOOLS = [WEATHER, tool(MCP_NAME, title="string", body="string"), tool(LONG_NAME, keyword="string")]
+AGENT_TOOLS = [tool("read_file", path="string"), tool("run_command", command="string"),
+               tool("edit_file", path="string", patch="string")]
+
+
+# --- helpers -----------------------------------------------------------------------------------------
+def generate_entries(emulator) -> list[dict]:
+    return [e for e in emulator.log if ":generateContent" in e["path"] or ":streamGenerateContent" in e["path"]]
+
+
+def accepted(emulator) -> dict:
+    """The body of the last generate request, which the emulator's strict validation must have accepted."""
+    entries = generate_entries(emulator)
+    assert entries, "the emulator saw no generate request"
+    assert entries[-1]["status"] == 200, f"Vertex (emulator) refused the request: {entries[-1]}"
+    return entries[-1]["body"]
+
+
+def declared_names(emulator, client, tools: list[dict]) -> list[str]:
+    """The function names the proxy declares to Vertex for `tools`, in order (one throwaway request)."""
+    client.chat.completions.create(model=FLASH, tools=tools, messages=[{"role": "user", "content": "list tools"}])
+    return [d["name"] for d in accepted(emulator)["tools"][0]["functionDeclarations"]]
+
+
+def new_signature() -> str:
+    return base64.b64encode(secrets.token_bytes(48)).decode()
+
+
+def signed_reply(model: str, parts: list[dict]) -> Reply:
+    """A Vertex reply carrying signatures chosen by the test (the emulator learns them as issued)."""
+    event = {"candidates": [{"content": {"role": "model", "parts": parts}, "finishReason": "STOP"}],
+             "usageMetadata": {"promptTokenCount": 20, "candidatesTokenCount": 5, "totalTokenCount": 25},
+             "modelVersion": model}
+    return Reply.sample([event])
+
+
+def call_part(name: str, args: dict, signature: str | None = None) -> dict:
+    part: dict = {"functionCall": {"name": name, "args": args}}
+    if signature:
+        part["thoughtSignature"] = signature
+    return part
+
+
+def assistant_turn(message) -> dict:
+    """What a plain OpenAI client appends: role, content and standard tool_calls, nothing else."""
+    turn: dict = {"role": "assistant", "content": message.content}
+    if message.tool_calls:
+        turn["tool_calls"] = [{"id": c.id, "type": "function",
+                               "function": {"name": c.function.name, "arguments": c.function.arguments}}
+                              for c in message.tool_calls]
+    return turn
+
+
+def tool_result(call_id: str, content: str) -> dict:
+    return {"role": "tool", "tool_call_id": call_id, "content": content}  # no `name`, like most clients
+
+
+def model_calls(body: dict) -> list[dict]:
+    """Every functionCall part in the request's history, in order."""
+    return [p for c in body["contents"] if c["role"] == "model" for p in c["parts"] if "functionCall" in p]
+
+
+def function_responses(content: dict) -> list[dict]:
+    return [p["functionResponse"] for p in content["parts"] if "functionResponse" in p]
+
+
+def sse_payloads(proxy, body: dict) -> list[str]:
+    resp = requests.post(proxy.url + "/v1/chat/completions", json=body, headers=AUTH, timeout=30)
+    assert resp.status_code == 200, resp.text
+    return [block[len("data: "):] for block in resp.text.split("\n\n") if block.startswith("data: ")]
+
+
+# --- tool calls: names, ids, arguments, finish_reason ----------------------------------------------
+def test_pain6_mcp_and_long_tool_names_are_declared_valid_and_mapped_back(client, emulator):
+    declared = declared_names(emulator, client, TOOLS)
+    assert all(VERTEX_NAME.match(name) for name in declared)
+    assert len(set(declared)) == 3 and declared[0] == "get_weather"
+    assert MCP_NAME not in declared and LONG_NAME not in declared
+
+    emulator.queue(Reply.function_calls([(declared[1], {"title": "Bug", "body": "It broke"}),
+                                         (declared[2], {"keyword": "outage"})]))
+    messages = [{"role": "user", "content": "file an issue and search the wiki"}]
+    reply = client.chat.completions.create(model=FLASH, tools=TOOLS, messages=messages)
+    calls = reply.choices[0].message.tool_calls
+    assert [c.function.name for c in calls] == [MCP_NAME, LONG_NAME]
+
+    # The client sends the history back with its own names and results without `name`
+    # (cline/cline#10687: "function_response.name: Name cannot be empty").
+    messages += [assistant_turn(reply.choices[0].message),
+                 tool_result(calls[0].id, "Created issue #42"), tool_result(calls[1].id, "3 pages found")]
+    client.chat.completions.create(model=FLASH, tools=TOOLS, messages=messages)
+    body = accepted(emulator)
+    assert [p["functionCall"]["name"] for p in model_calls(body)] == declared[1:]
+    responses = function_responses(body["contents"][-1])
+    assert [r["name"] for r in responses] == declared[1:]
+    assert [r["response"] for r in responses] == [{"output": "Created issue #42"}, {"output": "3 pages found"}]
+
+
+def test_pain9_parallel_tool_calls_non_stream(client, emulator):
+    declared = declared_names(emulator, client, TOOLS)
+    args = [{"city": "Paris"}, {"title": "Rain", "body": "Bring an umbrella"}, {"keyword": "weather"}]
+    emulator.queue(Reply.function_calls(list(zip(declared, args))))
+    reply = client.chat.completions.create(model=FLASH, tools=TOOLS,
+                                           messages=[{"role": "user", "content": "do all three"}])
+    choice = reply.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert choice.message.content is None
+    calls = choice.message.tool_calls
+    assert [c.function.name for c in calls] == [WEATHER["function"]["name"], MCP_NAME, LONG_NAME]
+    assert all(c.type == "function" and len(c.id) >= 9 for c in calls)
+    assert len({c.id for c in calls}) == 3
+    assert all(isinstance(c.function.arguments, str) for c in calls)
+    assert [json.loads(c.function.arguments) for c in calls] == args
+
+
+def test_pain9_parallel_tool_calls_stream_with_sdk_helper(client, emulator):
+    declared = declared_names(emulator, client, TOOLS)
+    args = [{"city": "Oslo"}, {"title": "Snow", "body": "Roads closed"}, {"keyword": "snow"}]
+    emulator.queue(Reply.function_calls(list(zip(declared, args))))
+    with client.chat.completions.stream(model=FLASH, tools=TOOLS,
+                                        messages=[{"role": "user", "content": "do all three"}]) as stream:
+        events = list(stream)
+        final = stream.get_final_completion()
+
+    types = {e.type for e in events}
+    assert {"chunk", "tool_calls.function.arguments.delta", "tool_calls.function.arguments.done"} <= types
+    assert "content.delta" not in types
+    done = [e for e in events if e.type == "tool_calls.function.arguments.done"]
+    assert [(e.index, e.name, json.loads(e.arguments)) for e in done] == [
+        (0, "get_weather", args[0]), (1, MCP_NAME, args[1]), (2, LONG_NAME, args[2])]
+    chunk_indexes = sorted({tc.index for e in events if e.type == "chunk" and e.chunk.choices
+                            for tc in e.chunk.choices[0].delta.tool_calls or ()})
+    assert chunk_indexes == [0, 1, 2]
+
+    choice = final.choices[0]
+    assert choice.finish_reason == "tool_calls"
+    assert [c.function.name for c in choice.message.tool_calls] == ["get_weather", MCP_NAME, LONG_NAME]
+    assert [json.loads(c.function.arguments) for c in choice.message.tool_calls] == args
+    assert all(len(c.id) >= 9 for c in choice.message.tool_calls)
+    finishes = [e.chunk.choices[0].finish_reason for e in events
+                if e.type == "chunk" and e.chunk.choices and e.chunk.choices[0].finish_reason]
+    assert finishes == ["tool_calls"]
+
+
+def test_pain10_streamed_tool_call_deltas_satisfy_strict_parsers(proxy, emulator):
+    """Vercel AI SDK / vLLM rules: the first delta of each call has index, id, type and the full name
+    (sent once), later deltas only index + argument text; role once; one finish chunk with delta {}."""
+    emulator.queue(Reply.function_calls([("get_weather", {"city": "Lima"}), ("get_weather", {"city": "Quito"})]))
+    payloads = sse_payloads(proxy, {"model": FLASH, "stream": True, "tools": [WEATHER],
+                                    "messages": [{"role": "user", "content": "weather in Lima and Quito"}]})
+    assert payloads[-1] == "[DONE]"
+    chunks = [json.loads(p) for p in payloads[:-1]]
+    assert all(c["object"] == "chat.completion.chunk" and len(c["choices"]) == 1 for c in chunks)
+    deltas = [c["choices"][0]["delta"] for c in chunks]
+    assert [d.get("role") for d in deltas if "role" in d] == ["assistant"]
+    arguments: dict[int, str] = {}
+    seen: list[int] = []
+    for delta in deltas:
+        for tc in delta.get("tool_calls") or ():
+            index = tc["index"]
+            if index not in seen:
+                seen.append(index)
+                assert tc["type"] == "function" and len(tc["id"]) >= 9
+                assert tc["function"]["name"] == "get_weather"
+                assert tc["function"]["arguments"] == ""
+            else:
+                assert set(tc) == {"index", "function"} and set(tc["function"]) == {"arguments"}
+            arguments[index] = arguments.get(index, "") + tc["function"]["arguments"]
+    assert seen == [0, 1]
+    assert {i: json.loads(a) for i, a in arguments.items()} == {0: {"city": "Lima"}, 1: {"city": "Quito"}}
+    finishing = [c["choices"][0] for c in chunks if c["choices"][0]["finish_reason"]]
+    assert finishing == [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "tool_calls"}]
+    assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
+
+
+def test_pain2_tool_calls_carry_only_standard_fields(proxy, emulator):
+    """Google's own endpoint hides the signature in `extra_content`, which clients drop; here the
+    client never sees a signature at all (the proxy keeps it), in either mode."""
+    signature = new_signature()
+    for stream in (False, True):
+        emulator.queue(signed_reply(GEMINI3, [call_part("read_file", {"path": f"/repo/{uuid.uuid4()}"}, signature)]))
+        body = {"model": GEMINI3, "stream": stream, "tools": AGENT_TOOLS,
+                "messages": [{"role": "user", "content": "read a file"}]}
+        resp = requests.post(proxy.url + "/v1/chat/completions", json=body, headers=AUTH, timeout=30)
+        assert resp.status_code == 200
+        assert signature not in resp.text and "signature" not in resp.text.lower()
+        assert "extra_content" not in resp.text
+        if not stream:
+            call = resp.json()["choices"][0]["message"]["tool_calls"][0]
+            assert set(call) == {"id", "type", "function"} and set(call["function"]) == {"name", "arguments"}
+
+
+# --- Gemini 3: thought signatures across an agent loop ---------------------------------------------
+def test_pain1_gemini3_agent_loop_round_trips_thought_signatures(client, emulator):
+    """Four model turns (three tool rounds, the last with parallel calls, then a signed answer) and a
+    follow-up question; the client keeps only plain OpenAI messages. Every request must pass Gemini 3's
+    signature check over the whole history, carrying back exactly the signature each turn was issued."""
+    emulator.configure(signatures_whole_history=True)
+    sig_read, sig_run, sig_edit, sig_answer = (new_signature() for _ in range(4))
+    token = uuid.uuid4().hex[:8]  # keeps arguments unique across test runs sharing the proxy's store
+    messages: list[dict] = [{"role": "system", "content": "You are a coding agent."},
+                            {"role": "user", "content": "Fix the failing test."}]
+
+    def turn(parts: list[dict], *, stream: bool):
+        emulator.queue(signed_reply(GEMINI3, parts))
+        if stream:
+            with client.chat.completions.stream(model=GEMINI3, tools=AGENT_TOOLS, messages=messages) as s:
+                return s.get_final_completion().choices[0]
+        return client.chat.completions.create(model=GEMINI3, tools=AGENT_TOOLS, messages=messages).choices[0]
+
+    # Round 1: one call (unary).
+    choice = turn([call_part("read_file", {"path": f"tests/test_{token}.py"}, sig_read)], stream=False)
+    assert choice.finish_reason == "tool_calls"
+    messages += [assistant_turn(choice.message), tool_result(choice.message.tool_calls[0].id, "def test(): 1/0")]
+    # Round 2: one call (streamed; litellm#16893 lost signatures only in streaming mode).
+    choice = turn([call_part("run_command", {"command": f"pytest -k {token}"}, sig_run)], stream=True)
+    assert choice.finish_reason == "tool_calls"
+    messages += [assistant_turn(choice.message),
+                 tool_result(choice.message.tool_calls[0].id, "ZeroDivisionError")]
+    # Round 3: two parallel calls; Gemini signs only the first.
+    choice = turn([call_part("edit_file", {"path": f"tests/test_{token}.py", "patch": "-1/0\n+1"}, sig_edit),
+                   call_part("read_file", {"path": f"src/{token}.py"})], stream=False)
+    calls = choice.message.tool_calls
+    assert [c.function.name for c in calls] == ["edit_file", "read_file"]
+    messages += [assistant_turn(choice.message), tool_result(calls[0].id, "patched"),
+                 tool_result(calls[1].id, "x = 1")]
+    # Round 4: the answer; Gemini 3 signs its last text part.
+    choice = turn([{"text": f"Fixed the division in test_{token}.", "thoughtSignature": sig_answer}], stream=True)
+    assert choice.finish_reason == "stop"
+    messages += [assistant_turn(choice.message), {"role": "user", "content": "Thanks. Update the changelog."}]
+    reply = client.chat.completions.create(model=GEMINI3, tools=AGENT_TOOLS, messages=messages)
+    assert reply.choices[0].message.content
+
+    entries = generate_entries(emulator)[-5:]
+    assert [e["status"] for e in entries] == [200] * 5
+    assert all(e["path"].startswith("/v1beta1/") for e in entries)
+    history = entries[-1]["body"]["contents"]
+    calls_sent = model_calls(entries[-1]["body"])
+    assert [(p["functionCall"]["name"], p.get("thoughtSignature")) for p in calls_sent] == [
+        ("read_file", sig_read), ("run_command", sig_run), ("edit_file", sig_edit), ("read_file", None)]
+    answer = [p for c in history if c["role"] == "model" for p in c["parts"] if "text" in p]
+    assert answer == [{"text": f"Fixed the division in test_{token}.", "thoughtSignature": sig_answer}]
+    # Each earlier request carried the signatures issued so far, and only those.
+    for entry, expected in zip(entries[1:4], ([sig_read], [sig_read, sig_run], [sig_read, sig_run, sig_edit])):
+        assert [p["thoughtSignature"] for p in model_calls(entry["body"]) if "thoughtSignature" in p] == expected
+    # Results went back without `name` on the client side, named after their calls here.
+    responses = [r for c in history for r in function_responses(c)]
+    assert [r["name"] for r in responses] == ["read_file", "run_command", "edit_file", "read_file"]
+    assert all(r["id"] == p["functionCall"]["id"] for r, p in zip(responses, calls_sent))
+
+
+def test_pain1_streamed_parallel_calls_keep_emulator_minted_signatures(client, emulator):
+    emulator.configure(signatures_whole_history=True)
+    token = uuid.uuid4().hex[:8]
+    emulator.queue(Reply.function_calls([("read_file", {"path": f"a_{token}.py"}),
+                                         ("read_file", {"path": f"b_{token}.py"})]))
+    messages: list[dict] = [{"role": "user", "content": "read both files"}]
+    with client.chat.completions.stream(model=GEMINI3_FLASH, tools=AGENT_TOOLS, messages=messages) as stream:
+        message = stream.get_final_completion().choices[0].message
+    messages += [assistant_turn(message), tool_result(message.tool_calls[0].id, "A"),
+                 tool_result(message.tool_calls[1].id, "B")]
+    client.chat.completions.create(model=GEMINI3_FLASH, tools=AGENT_TOOLS, messages=messages)
+    first, second = model_calls(accepted(emulator))
+    assert first["thoughtSignature"] != BYPASS
+    assert emulator.emulator.signatures.knows(first["thoughtSignature"])
+    assert "thoughtSignature" not in second
+
+
+def test_pain1_store_miss_sends_the_bypass_vertex_accepts(client, emulator):
+    """A history from elsewhere (another proxy, a restart): call ids this proxy never issued."""
+    emulator.configure(signatures_whole_history=True)
+    token = uuid.uuid4().hex
+    messages = [
+        {"role": "user", "content": "what is in the config?"},
+        {"role": "assistant", "content": None, "tool_calls": [
+            {"id": f"call_{token[:24]}", "type": "function",
+             "function": {"name": "read_file", "arguments": json.dumps({"path": f"{token}.toml"})}}]},
+        tool_result(f"call_{token[:24]}", "debug = true"),
+    ]
+    reply = client.chat.completions.create(model=GEMINI3_FLASH, tools=AGENT_TOOLS, messages=messages)
+    assert reply.choices[0].message.content
+    [call] = model_calls(accepted(emulator))
+    assert call["thoughtSignature"] == BYPASS
+
+
+def test_pain3_ids_hold_no_signature_and_rewritten_ids_still_work(client, emulator):
+    """LiteLLM packs signatures into tool_call ids (long ids, broken by clients that renumber them).
+    Here ids are short and opaque, and a client that rewrites them still gets its signature back."""
+    signature = new_signature()
+    token = uuid.uuid4().hex[:8]
+    emulator.queue(signed_reply(GEMINI3, [call_part("run_command", {"command": f"ls {token}"}, signature)]))
+    messages: list[dict] = [{"role": "user", "content": "list the files"}]
+    reply = client.chat.completions.create(model=GEMINI3, tools=AGENT_TOOLS, messages=messages)
+    call = reply.choices[0].message.tool_calls[0]
+    assert 9 <= len(call.id) <= 40 and re.fullmatch(r"[A-Za-z0-9_-]+", call.id)
+    assert signature not in call.id and signature[:16] not in call.id
+
+    turn = assistant_turn(reply.choices[0].message)
+    turn["tool_calls"][0]["id"] = "toolu_01"  # the client renumbers ids in its own scheme
+    messages += [turn, tool_result("toolu_01", "README.md")]
+    client.chat.completions.create(model=GEMINI3, tools=AGENT_TOOLS, messages=messages)
+    [sent] = model_calls(accepted(emulator))
+    assert sent["thoughtSignature"] == signature
+
+
+# --- parallel results, turn order, broken histories --------------------------------------------------
+@pytest.mark.parametrize("model", [FLASH, GEMINI3_FLASH])
+def test_pain7_parallel_results_in_any_order_pair_with_their_calls(client, emulator, model):
+    """Same tool called three times; results come back in reverse order. Vertex needs one response
+    per call, in one turn, and each must answer its own call (TanStack/ai#894 deduplicated by name)."""
+    cities = ["Paris", "Tokyo", "Cairo"]
+    emulator.queue(Reply.function_calls([("get_weather", {"city": c}) for c in cities]))
+    messages: list[dict] = [{"role": "user", "content": "weather in three cities"}]
+    reply = client.chat.completions.create(model=model, tools=[WEATHER], messages=messages)
+    calls = reply.choices[0].message.tool_calls
+    assert len(calls) == 3
+    messages.append(assistant_turn(reply.choices[0].message))
+    for call in reversed(calls):
+        messages.append(tool_result(call.id, f"sunny in {json.loads(call.function.arguments)['city']}"))
+    client.chat.completions.create(model=model, tools=[WEATHER], messages=messages)
+    body = accepted(emulator)
+    responses = function_responses(body["contents"][-1])
+    assert [r["response"]["output"] for r in responses] == [f"sunny in {c}" for c in cities]
+    assert [p["functionCall"]["args"]["city"] for p in model_calls(body)] == cities
+
+
+def _broken_histories() -> dict[str, list[dict]]:
+    call = {"id": "call_abcdefghij0123456789", "type": "function",
+            "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}}
+    question = {"role": "user", "content": "and tomorrow?"}
+    return {
+        "empty_assistant_turns": [
+            {"role": "user", "content": "hi"}, {"role": "assistant", "content": ""},
+            {"role": "assistant", "content": None}, {"role": "user", "content": [{"type": "text", "text": ""}]},
+            question],
+        "orphan_tool_result": [
+            {"role": "user", "content": "weather?"},
+            {"role": "tool", "tool_call_id": "call_compacted_away_000001", "content": "ORPHAN sunny 24C"},
+            question],
+        "call_without_result": [
+            {"role": "user", "content": "weather in Rome?"},
+            {"role": "assistant", "content": "Let me check.", "tool_calls": [call]}, question],
+        "starts_with_assistant_call": [
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": call["id"], "content": "sunny"}, question],
+        "consecutive_same_role": [
+            {"role": "user", "content": "<user_info>macOS</user_info>"}, {"role": "user", "content": "weather?"},
+            {"role": "assistant", "content": "Checking."}, {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": call["id"], "content": "sunny"},
+            {"role": "user", "content": "ok"}, question],
+        "content_empty_list": [
+            {"role": "user", "content": "weather?"},
+            {"role": "assistant", "content": [], "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": call["id"], "content": "sunny"},
+            {"role": "user", "content": []}, question],
+    }
+
+
+BROKEN = _broken_histories()
+
+
+@pytest.mark.parametrize("model", [FLASH, GEMINI3_FLASH])
+@pytest.mark.parametrize("kind", list(BROKEN))
+def test_pain8_broken_history_is_repaired_into_a_request_vertex_accepts(client, emulator, kind, model):
+    emulator.configure(signatures_whole_history=True)
+    reply = client.chat.completions.create(model=model, tools=[WEATHER], messages=BROKEN[kind])
+    assert reply.choices[0].finish_reason == "stop" and reply.choices[0].message.content
+    contents = accepted(emulator)["contents"]
+    assert contents[0]["role"] == "user"
+    roles = [c["role"] for c in contents]
+    assert all(a != b for a, b in zip(roles, roles[1:])), f"turns must alternate: {roles}"
+    assert all(p for c in contents for p in c["parts"]), "no empty parts"
+    assert contents[-1]["parts"][-1] == {"text": "and tomorrow?"}
+    everything = json.dumps(contents)
+    if kind == "orphan_tool_result":
+        assert "ORPHAN sunny 24C" in everything  # the result is kept as context, not dropped
+    if kind in ("call_without_result", "starts_with_assistant_call", "consecutive_same_role", "content_empty_list"):
+        assert len(model_calls({"contents": contents})) == 1
+
+
+# --- malformed calls --------------------------------------------------------------------------------
+@pytest.mark.parametrize("stream", [False, True])
+def test_pain13_malformed_function_call_is_never_a_silent_empty_reply(client, emulator, stream):
+    detail = "Malformed function call: print(default_api.get_weather(city='Rome'"
+    broken = Reply.text("", chunks=1).finish("MALFORMED_FUNCTION_CALL", detail)
+    emulator.queue(broken, broken)  # a second one in case the proxy retries once
+    messages = [{"role": "user", "content": "weather in Rome"}]
+    if stream:
+        chunks = list(client.chat.completions.create(model=FLASH, tools=[WEATHER], messages=messages, stream=True))
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+        assert len(finishes) == 1
+        finish = finishes[0]
+    else:
+        choice = client.chat.completions.create(model=FLASH, tools=[WEATHER], messages=messages).choices[0]
+        text, finish = choice.message.content or "", choice.finish_reason
+    assert detail in text and "MALFORMED_FUNCTION_CALL" in text
+    assert finish in ("stop", "length")  # Roo/Cline show the text instead of "empty response"
