@@ -445,7 +445,7 @@ def test_sse_comments_pass_through_and_other_fields_are_ignored():
     translator = StreamTranslator(context())
     out = translator.feed(body) + translator.finish()
     assert out.startswith(b": ping\n\n")
-    assert normalized(out) == _whole("04")
+    assert normalized(out.removeprefix(b": ping\n\n")) == _whole("04")
 
 
 def test_json_array_stream_form():
