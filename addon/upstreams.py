@@ -48,6 +48,10 @@ class Opened:
     retries: int
     body: bytes | None = None  # already read (unary replies are checked before they are passed on)
 
+    @property
+    def status(self) -> int:
+        return self.response.status
+
 
 @dataclass
 class Failed:
@@ -101,24 +105,26 @@ class Upstreams:
         return allowed or [self.vertex_target]  # every circuit open: Vertex still gets the request
 
     async def open(self, exchange: Exchange, vertex_path: str, body: bytes) -> Opened | Failed:
-        """The first usable reply from the upstreams, in order, each with its retries."""
+        """The first usable reply from the upstreams, in order, each with its retries.
+
+        A usable reply is a 200, or an error that another upstream would repeat (a 400 means the
+        request itself is wrong). When every upstream fails, the last failure is returned.
+        """
         deadline = time.monotonic() + self.policy.budget
         retries = 0
-        failure: Failed | None = None
+        last: Opened | Failed | None = None
         for target in self._candidates():
-            result, used = await self._try_target(target, exchange, vertex_path, body, deadline)
+            if isinstance(last, Opened):
+                last.response.release()
+            last, used = await self._try_target(target, exchange, vertex_path, body, deadline)
             retries += used
-            if isinstance(result, Opened):
-                result.retries = retries
-                if target.format == OPENAI:
-                    log.info("vertex-bridge: request served by fallback %s", target.name)
-                return result
-            failure = result
-            if not result_is_retryable(result):
-                break  # a 400 means the request itself is wrong: another upstream would agree
-        assert failure is not None
-        failure.retries = retries
-        return failure
+            last.retries = retries
+            if not result_is_retryable(last):
+                break
+        assert last is not None
+        if isinstance(last, Opened) and last.target.format == OPENAI:
+            log.info("vertex-bridge: request served by fallback %s", last.target.name)
+        return last
 
     async def _try_target(self, target: Target, exchange: Exchange, vertex_path: str, body: bytes,
                           deadline: float) -> tuple[Opened | Failed, int]:
@@ -196,8 +202,8 @@ class Upstreams:
 
 
 def result_is_retryable(result: Opened | Failed) -> bool:
-    status = result.response.status if isinstance(result, Opened) else result.status
-    return status in BREAKER_STATUSES or status in (401, 403)
+    """Would another upstream (or a later attempt) possibly do better?"""
+    return result.status in BREAKER_STATUSES or result.status in (401, 403)
 
 
 def fallback_body(exchange: Exchange, provider: FallbackProvider) -> bytes:
