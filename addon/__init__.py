@@ -17,10 +17,10 @@ from .config import Config
 from .cors import Cors
 from .endpoints import LocalEndpoints
 from .limits import BodyLimit
-from .replies import ReplyTranslator
-from .router import ChatRouter
 from .ratelimit import RateLimiter
 from .relay import UpstreamRelay
+from .replies import ReplyTranslator
+from .router import ChatRouter
 from .upstreams import Upstreams
 from .vertex import VertexUpstream
 

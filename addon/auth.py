@@ -14,7 +14,7 @@ from mitmproxy import http
 
 from . import paths
 from .config import Config
-from .errors import AuthenticationError, error_response
+from .errors import AuthenticationError, error_response, guarded
 from .settings import Settings
 
 log = logging.getLogger("vertex_bridge")
@@ -62,6 +62,7 @@ class ClientAuth:
         # Compare against every key so timing does not reveal which (or whether any) matched.
         return sum(hmac.compare_digest(digest, d) for d in self.digests) > 0
 
+    @guarded
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.response or paths.route(flow.request.path) in OPEN_PATHS:
             return

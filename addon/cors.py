@@ -8,6 +8,7 @@ from __future__ import annotations
 from mitmproxy import http
 
 from .config import Config
+from .errors import guarded
 
 ALLOW_METHODS = "GET, POST, OPTIONS"
 DEFAULT_ALLOW_HEADERS = "Authorization, Content-Type, X-Api-Key, X-Requested-With"
@@ -23,6 +24,7 @@ class Cors:
             return origin or "*"
         return origin if origin in allowed else None
 
+    @guarded
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.response or flow.request.method != "OPTIONS":
             return

@@ -10,7 +10,7 @@ from translators.models import served_ids
 
 from . import paths
 from .config import Config
-from .errors import MethodNotAllowedError, NotFoundError, error_response, json_response
+from .errors import MethodNotAllowedError, NotFoundError, error_response, guarded, json_response
 from .relay import UpstreamRelay
 from .vertex import VertexUpstream
 
@@ -24,6 +24,7 @@ class LocalEndpoints:
         self.relay = relay
         self.handlers = {paths.HEALTH: self.health, paths.MODELS: self.models}
 
+    @guarded
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.response:
             return

@@ -68,3 +68,45 @@ def error_response(err: TranslatorError, headers: dict[str, str] | None = None) 
 
 def plain_error_response(status: int, message: str, type: str, code: str | None) -> http.Response:
     return json_response(status, openai_error(message, type, code))
+
+
+class InternalError(ProxyError):
+    """A bug in the proxy. The client gets this, the traceback goes to the proxy's log only."""
+
+    status = 500
+    type = "server_error"
+    code = "internal_error"
+
+
+def guarded(hook):
+    """Run a request hook so that an unexpected exception becomes an OpenAI 500 for this flow.
+
+    Without this, mitmproxy would log the error and forward the untranslated request upstream.
+    """
+    import functools
+    import inspect
+    import logging
+
+    log = logging.getLogger("vertex_bridge")
+
+    def fail(flow: http.HTTPFlow) -> None:
+        log.exception("vertex-bridge: internal error in %s", hook.__qualname__)
+        flow.response = error_response(InternalError(
+            "vertex-bridge hit an internal error; the details are in the proxy's log."))
+
+    if inspect.iscoroutinefunction(hook):
+        @functools.wraps(hook)
+        async def run_async(self, flow: http.HTTPFlow) -> None:
+            try:
+                await hook(self, flow)
+            except Exception:
+                fail(flow)
+        return run_async
+
+    @functools.wraps(hook)
+    def run(self, flow: http.HTTPFlow) -> None:
+        try:
+            hook(self, flow)
+        except Exception:
+            fail(flow)
+    return run

@@ -10,7 +10,7 @@ from __future__ import annotations
 from mitmproxy import ctx, http
 
 from .config import Config
-from .errors import PayloadTooLargeError, error_response
+from .errors import PayloadTooLargeError, error_response, guarded
 from .settings import Settings
 
 
@@ -26,6 +26,7 @@ class BodyLimit:
     def _apply(self, settings: Settings) -> None:
         ctx.options.update(body_size_limit=str(2 * settings.max_body_size))
 
+    @guarded
     def request(self, flow: http.HTTPFlow) -> None:
         limit = self.config.settings.max_body_size
         size = len(flow.request.raw_content or b"")

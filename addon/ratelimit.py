@@ -17,7 +17,7 @@ from translators.errors import openai_error
 
 from . import paths
 from .config import Config
-from .errors import json_response
+from .errors import guarded, json_response
 from .exchange import exchange_of
 from .settings import Settings
 
@@ -91,6 +91,7 @@ class RateLimiter:
     def _key(self, flow: http.HTTPFlow) -> str:
         return flow.metadata.get("vertex_bridge.key_id") or f"ip:{flow.client_conn.peername[0]}"
 
+    @guarded
     def request(self, flow: http.HTTPFlow) -> None:
         if flow.response or paths.route(flow.request.path) != paths.CHAT:
             return

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 from mitmproxy import http
@@ -20,12 +21,13 @@ from translators.signatures import SignatureStore
 from translators.stream import StreamTranslator, translate_stream_body
 from translators.upstream_errors import vertex_error_to_openai
 
-from .errors import error_response, json_response
+from .errors import error_response, guarded
 from .exchange import Exchange, exchange_of
 from .relay import FORMAT_HEADER
 from .upstreams import OPENAI
 from .vertex import VertexUpstream
 
+log = logging.getLogger("vertex_bridge")
 OVERHEAD_HEADER = "x-vertex-bridge-overhead-ms"  # time spent in the proxy, not waiting for upstream
 UPSTREAM_HEADER = "x-vertex-bridge-upstream"
 SSE_HEADERS = {
@@ -45,7 +47,12 @@ class TranslatingStream:
 
     def __call__(self, data: bytes) -> bytes:
         started = time.perf_counter()
-        out = self.translator.feed(data) if data else self.translator.finish()
+        try:
+            out = self.translator.feed(data) if data else self.translator.finish()
+        except Exception:
+            log.exception("vertex-bridge: internal error translating a stream")
+            out = self.translator.fail("vertex-bridge hit an internal error; the details are in the proxy's log.",
+                                       "internal_error")
         self.exchange.spend(started)
         return out
 
@@ -78,6 +85,7 @@ class ReplyTranslator:
         # For a stream this is the request-side share; the per-chunk share goes to the log line.
         response.headers[OVERHEAD_HEADER] = f"{exchange.proxy_seconds * 1000:.3f}"
 
+    @guarded
     def response(self, flow: http.HTTPFlow) -> None:
         exchange = exchange_of(flow)
         if exchange is None or flow.response is None:

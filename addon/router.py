@@ -20,7 +20,7 @@ from translators.signatures import SignatureStore
 
 from . import paths
 from .config import Config
-from .errors import MethodNotAllowedError, error_response
+from .errors import MethodNotAllowedError, error_response, guarded
 from .exchange import KEY, Exchange
 from .relay import EXCHANGE_HEADER, UpstreamRelay
 from .vertex import VertexUpstream
@@ -40,6 +40,7 @@ class ChatRouter:
         s = self.config.settings
         return TranslationOptions(reasoning_output=s.reasoning_output, schema_mode=s.schema_mode)
 
+    @guarded
     async def request(self, flow: http.HTTPFlow) -> None:
         if flow.response or paths.route(flow.request.path) != paths.CHAT:
             return

@@ -29,6 +29,12 @@ AUTH = {"Authorization": f"Bearer {API_KEY}"}
 # Names Vertex would reject: `/` (MCP servers) and more than 64 characters.
 MCP_NAME = "mcp/github/create_issue"
 LONG_NAME = "query_the_enterprise_knowledge_base_for_confluence_pages_and_jira_tickets_by_keyword"
+# addon/replies.py TranslatingStream returns b"" for an upstream chunk that completes no OpenAI event;
+# mitmproxy writes that as an empty HTTP/1.1 chunk, i.e. the `0\r\n\r\n` terminator, so the client's
+# stream ends there, empty (mitmproxy/proxy/layers/http/_http1.py Http1Server.send, ResponseData).
+EMPTY_CHUNK_ENDS_STREAM = pytest.mark.xfail(strict=True, reason=(
+    "addon bug: an upstream chunk that yields no OpenAI bytes is sent by mitmproxy as the chunked "
+    "terminator, so the client sees an empty 200 stream"))
 VERTEX_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.-]{0,63}$")  # what Vertex accepts
 
 
@@ -213,6 +219,21 @@ def test_pain10_streamed_tool_call_deltas_satisfy_strict_parsers(proxy, emulator
     finishing = [c["choices"][0] for c in chunks if c["choices"][0]["finish_reason"]]
     assert finishing == [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "tool_calls"}]
     assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
+
+
+@EMPTY_CHUNK_ENDS_STREAM
+def test_pain10_a_large_streamed_tool_call_arrives_whole(client, emulator):
+    """An agent writing a big file: one Vertex event of ~300 KB, which reaches the proxy in several
+    reads (mitmproxy reads at most 64 KiB at a time)."""
+    content = "".join(f"line {i}: {'x' * 40}\n" for i in range(6000))
+    emulator.queue(Reply.function_call("write_file", {"path": "big.txt", "content": content}))
+    write = tool("write_file", path="string", content="string")
+    with client.chat.completions.stream(model=FLASH, tools=[write],
+                                        messages=[{"role": "user", "content": "write big.txt"}]) as stream:
+        final = stream.get_final_completion()
+    [call] = final.choices[0].message.tool_calls
+    assert json.loads(call.function.arguments) == {"path": "big.txt", "content": content}
+    assert final.choices[0].finish_reason == "tool_calls"
 
 
 def test_pain2_tool_calls_carry_only_standard_fields(proxy, emulator):
@@ -421,7 +442,7 @@ def test_pain8_broken_history_is_repaired_into_a_request_vertex_accepts(client, 
 
 
 # --- malformed calls --------------------------------------------------------------------------------
-@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("stream", [False, pytest.param(True, marks=EMPTY_CHUNK_ENDS_STREAM)])
 def test_pain13_malformed_function_call_is_never_a_silent_empty_reply(client, emulator, stream):
     detail = "Malformed function call: print(default_api.get_weather(city='Rome'"
     broken = Reply.text("", chunks=1).finish("MALFORMED_FUNCTION_CALL", detail)

@@ -13,8 +13,8 @@ import re
 from typing import Any
 
 from .context import ModelTarget, TranslationOptions
-from .openai_types import ChatRequest, ResponseFormat
 from .json_schema import clean_json_schema
+from .openai_types import ChatRequest, ResponseFormat
 from .schema import to_openapi_schema
 from .vertex_types import GenerationConfig, ThinkingConfig
 

@@ -28,9 +28,20 @@ from typing import Any
 from .context import ResponseContext
 from .errors import openai_error
 from .response import (
-    MALFORMED_CALL, THINK_CLOSE, THINK_OPEN, blocked_prompt_text, filtered_text, finish_reason,
-    has_token_counts, malformed_call_text, openai_logprobs, openai_usage, part_text,
-    remember_text_signature, tool_call, zero_usage,
+    MALFORMED_CALL,
+    THINK_CLOSE,
+    THINK_OPEN,
+    blocked_prompt_text,
+    filtered_text,
+    finish_reason,
+    has_token_counts,
+    malformed_call_text,
+    openai_logprobs,
+    openai_usage,
+    part_text,
+    remember_text_signature,
+    tool_call,
+    zero_usage,
 )
 from .signatures import SignatureStore
 from .sse import Comment, SseReader, Unparsed

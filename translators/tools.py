@@ -16,8 +16,8 @@ from typing import Any
 
 from .context import TranslationOptions
 from .errors import InvalidRequestError
-from .openai_types import CustomToolDef, FunctionDef, Tool
 from .json_schema import clean_json_schema, is_empty_object_schema
+from .openai_types import CustomToolDef, FunctionDef, Tool
 from .schema import to_openapi_schema
 from .vertex_types import FunctionDeclaration, ToolConfig
 from .vertex_types import Tool as VertexTool

@@ -13,8 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from .render import Plan
-from .wire import (ARRAY_CLOSE, JSON_HEADERS, SSE_HEADERS, array_element, array_wrapped, sse_event,
-                   unary_body)
+from .wire import ARRAY_CLOSE, JSON_HEADERS, SSE_HEADERS, array_element, array_wrapped, sse_event, unary_body
 
 Progress = Callable[..., None]  # called with log fields to update
 
