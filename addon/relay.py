@@ -26,6 +26,8 @@ import weakref
 import aiohttp
 from aiohttp import web
 
+from translators.response import is_malformed_call
+
 from .config import Config
 from .exchange import Exchange
 from .upstreams import OPENAI, VERTEX, Failed, Opened, Upstreams
@@ -35,6 +37,24 @@ EXCHANGE_HEADER = "x-vertex-bridge-exchange"
 FORMAT_HEADER = "x-vertex-bridge-format"
 PASSED_HEADERS = ("content-type", "retry-after")
 PING = b": ping\r\n\r\n"
+MALFORMED = "malformed"
+EVENT_ENDS = (b"\n\n", b"\r\n\r\n", b"\r\r")
+
+
+def first_event_complete(data: bytearray) -> bool:
+    return any(end in data for end in EVENT_ENDS)
+
+
+def first_event(data: bytearray) -> dict:
+    """The first SSE event's JSON payload ({} if it is not one)."""
+    for line in bytes(data).splitlines():
+        if line.startswith(b"data:"):
+            try:
+                value = json.loads(line[5:])
+            except ValueError:
+                return {}
+            return value if isinstance(value, dict) else {}
+    return {}
 
 
 def _vertex_error_event(code: int, status: str, message: str) -> bytes:
@@ -89,7 +109,7 @@ class UpstreamRelay:
         exchange.upstream, exchange.retries = result.target.name, result.retries
         if result.body is not None or result.response.status != 200 or not exchange.call.stream:
             return await self._whole(result)
-        return await self._stream(request, exchange, result)
+        return await self._stream(request, exchange, result, body)
 
     def _headers(self, opened: Opened) -> dict[str, str]:
         headers = {k: opened.response.headers[k] for k in PASSED_HEADERS if k in opened.response.headers}
@@ -115,13 +135,24 @@ class UpstreamRelay:
             message = f"{opened.target.name} reply broke off: {type(e).__name__}"
             return json.dumps({"error": {"code": 502, "status": "UNAVAILABLE", "message": message}}).encode()
 
-    async def _stream(self, request: web.Request, exchange: Exchange, opened: Opened) -> web.StreamResponse:
+    async def _stream(self, request: web.Request, exchange: Exchange, opened: Opened,
+                      body: bytes) -> web.StreamResponse:
         out = web.StreamResponse(status=200, headers=self._headers(opened))
         out.enable_chunked_encoding()
         self.open_streams += 1
         try:
             await out.prepare(request)
-            await self._pump(opened, out)
+            if await self._pump(opened, out, hold_first=opened.target.format == VERTEX) == MALFORMED:
+                # Only pings have gone out: the retry is still invisible to the client.
+                opened.response.close()
+                exchange.notes.append("MALFORMED_FUNCTION_CALL: retried once")
+                again = await self.upstreams.open(exchange, request.path_qs, body)
+                if isinstance(again, Failed) or again.status != 200:
+                    await out.write(self._broken(opened, "the retry after a malformed function call failed",
+                                                 502, "UNAVAILABLE", "upstream_error"))
+                    return out
+                opened = again
+                await self._pump(opened, out, hold_first=False)
         except (ConnectionResetError, asyncio.CancelledError):
             exchange.notes.append("client went away mid-stream: upstream closed")
             raise
@@ -130,10 +161,15 @@ class UpstreamRelay:
             opened.response.close()  # closes the upstream connection if the body was not finished
         return out
 
-    async def _pump(self, opened: Opened, out: web.StreamResponse) -> None:
-        """Copy upstream chunks as they arrive; ping during silences; end broken streams with an error."""
+    async def _pump(self, opened: Opened, out: web.StreamResponse, hold_first: bool) -> str | None:
+        """Copy upstream chunks as they arrive; ping during silences; end broken streams with an error.
+
+        With `hold_first`, the first event is held back until it is complete and checked: a first
+        event that finishes with MALFORMED_FUNCTION_CALL is not passed on (returns MALFORMED).
+        """
         s = self.config.settings
         content = opened.response.content
+        held: bytearray | None = bytearray() if hold_first else None
         last_data = time.monotonic()
         while True:
             wait = min(s.ping_interval, max(0.0, last_data + s.idle_timeout - time.monotonic()))
@@ -143,17 +179,27 @@ class UpstreamRelay:
                 if time.monotonic() - last_data >= s.idle_timeout:
                     await out.write(self._broken(opened, f"no data for {s.idle_timeout:g} s (setting idle_timeout)",
                                                  504, "DEADLINE_EXCEEDED", "upstream_idle_timeout"))
-                    return
+                    return None
                 await out.write(PING)
                 continue
             except aiohttp.ClientError as e:
-                await out.write(self._broken(opened, f"the connection broke mid-stream ({type(e).__name__})",
-                                             502, "UNAVAILABLE", "upstream_disconnected"))
-                return
-            if not chunk:
-                await out.write_eof()
-                return
+                await out.write(bytes(held or b"") + self._broken(
+                    opened, f"the connection broke mid-stream ({type(e).__name__})", 502, "UNAVAILABLE",
+                    "upstream_disconnected"))
+                return None
             last_data = time.monotonic()
+            if held is not None and chunk:
+                held += chunk
+                if not first_event_complete(held):
+                    continue
+                if is_malformed_call(first_event(held)):
+                    return MALFORMED
+                chunk, held = bytes(held), None
+            if not chunk:
+                if held:
+                    await out.write(bytes(held))
+                await out.write_eof()
+                return None
             await out.write(chunk)
 
     @staticmethod

@@ -144,6 +144,17 @@ def test_pain6_mcp_and_long_tool_names_are_declared_valid_and_mapped_back(client
     assert [r["response"] for r in responses] == [{"output": "Created issue #42"}, {"output": "3 pages found"}]
 
 
+def test_pain6_tool_choice_naming_an_mcp_tool_uses_the_declared_name(client, emulator):
+    declared = declared_names(emulator, client, TOOLS)
+    emulator.queue(Reply.function_call(declared[1], {"title": "t", "body": "b"}))
+    reply = client.chat.completions.create(
+        model=FLASH, tools=TOOLS, tool_choice={"type": "function", "function": {"name": MCP_NAME}},
+        messages=[{"role": "user", "content": "file an issue"}])
+    assert reply.choices[0].message.tool_calls[0].function.name == MCP_NAME
+    config = accepted(emulator)["toolConfig"]["functionCallingConfig"]
+    assert config == {"mode": "ANY", "allowedFunctionNames": [declared[1]]}
+
+
 def test_pain9_parallel_tool_calls_non_stream(client, emulator):
     declared = declared_names(emulator, client, TOOLS)
     args = [{"city": "Paris"}, {"title": "Rain", "body": "Bring an umbrella"}, {"keyword": "weather"}]
@@ -272,8 +283,9 @@ def test_pain1_gemini3_agent_loop_round_trips_thought_signatures(client, emulato
         return client.chat.completions.create(model=GEMINI3, tools=AGENT_TOOLS, messages=messages).choices[0]
 
     # Round 1: one call (unary).
-    choice = turn([call_part("read_file", {"path": f"tests/test_{token}.py"}, sig_read)], stream=False)
-    assert choice.finish_reason == "tool_calls"
+    choice = turn([{"text": "Let me look at the test."},
+                   call_part("read_file", {"path": f"tests/test_{token}.py"}, sig_read)], stream=False)
+    assert choice.finish_reason == "tool_calls" and choice.message.content == "Let me look at the test."
     messages += [assistant_turn(choice.message), tool_result(choice.message.tool_calls[0].id, "def test(): 1/0")]
     # Round 2: one call (streamed; litellm#16893 lost signatures only in streaming mode).
     choice = turn([call_part("run_command", {"command": f"pytest -k {token}"}, sig_run)], stream=True)
@@ -301,8 +313,9 @@ def test_pain1_gemini3_agent_loop_round_trips_thought_signatures(client, emulato
     calls_sent = model_calls(entries[-1]["body"])
     assert [(p["functionCall"]["name"], p.get("thoughtSignature")) for p in calls_sent] == [
         ("read_file", sig_read), ("run_command", sig_run), ("edit_file", sig_edit), ("read_file", None)]
-    answer = [p for c in history if c["role"] == "model" for p in c["parts"] if "text" in p]
-    assert answer == [{"text": f"Fixed the division in test_{token}.", "thoughtSignature": sig_answer}]
+    texts = [p for c in history if c["role"] == "model" for p in c["parts"] if "text" in p]
+    assert texts == [{"text": "Let me look at the test."},
+                     {"text": f"Fixed the division in test_{token}.", "thoughtSignature": sig_answer}]
     # Each earlier request carried the signatures issued so far, and only those.
     for entry, expected in zip(entries[1:4], ([sig_read], [sig_read, sig_run], [sig_read, sig_run, sig_edit])):
         assert [p["thoughtSignature"] for p in model_calls(entry["body"]) if "thoughtSignature" in p] == expected
@@ -329,6 +342,22 @@ def test_pain1_streamed_parallel_calls_keep_emulator_minted_signatures(client, e
     assert "thoughtSignature" not in second
 
 
+def test_pain1_streamed_gemini3_answer_keeps_its_text_signature(client, emulator):
+    """Gemini 3 signs its answer's last text part, which arrives split over several stream chunks."""
+    emulator.configure(signatures_whole_history=True)
+    answer = f"The build is green again ({uuid.uuid4().hex[:8]}), all 42 tests pass."
+    emulator.queue(Reply.text(answer, chunks=4))
+    messages: list[dict] = [{"role": "user", "content": "status?"}]
+    chunks = list(client.chat.completions.create(model=GEMINI3_FLASH, messages=messages, stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == answer
+    messages += [{"role": "assistant", "content": answer}, {"role": "user", "content": "and the linter?"}]
+    client.chat.completions.create(model=GEMINI3_FLASH, messages=messages)
+    [model_turn] = [c for c in accepted(emulator)["contents"] if c["role"] == "model"]
+    assert model_turn["parts"][0]["text"] == answer
+    assert emulator.emulator.signatures.knows(model_turn["parts"][0]["thoughtSignature"])
+    assert model_turn["parts"][0]["thoughtSignature"] != BYPASS
+
+
 def test_pain1_store_miss_sends_the_bypass_vertex_accepts(client, emulator):
     """A history from elsewhere (another proxy, a restart): call ids this proxy never issued."""
     emulator.configure(signatures_whole_history=True)
@@ -348,22 +377,25 @@ def test_pain1_store_miss_sends_the_bypass_vertex_accepts(client, emulator):
 
 def test_pain3_ids_hold_no_signature_and_rewritten_ids_still_work(client, emulator):
     """LiteLLM packs signatures into tool_call ids (long ids, broken by clients that renumber them).
-    Here ids are short and opaque, and a client that rewrites them still gets its signature back."""
+    Here ids are short and opaque, and a client that rewrites ids and re-serializes the arguments
+    still gets its signature back."""
     signature = new_signature()
-    token = uuid.uuid4().hex[:8]
-    emulator.queue(signed_reply(GEMINI3, [call_part("run_command", {"command": f"ls {token}"}, signature)]))
+    args = {"command": f"ls {uuid.uuid4().hex[:8]}", "note": "café ✓", "options": {"long": True, "all": [1, 2]}}
+    emulator.queue(signed_reply(GEMINI3, [call_part("run_command", args, signature)]))
     messages: list[dict] = [{"role": "user", "content": "list the files"}]
     reply = client.chat.completions.create(model=GEMINI3, tools=AGENT_TOOLS, messages=messages)
     call = reply.choices[0].message.tool_calls[0]
     assert 9 <= len(call.id) <= 40 and re.fullmatch(r"[A-Za-z0-9_-]+", call.id)
     assert signature not in call.id and signature[:16] not in call.id
+    assert json.loads(call.function.arguments) == args
 
     turn = assistant_turn(reply.choices[0].message)
-    turn["tool_calls"][0]["id"] = "toolu_01"  # the client renumbers ids in its own scheme
+    turn["tool_calls"][0]["id"] = "toolu_01"  # the client renumbers ids in its own scheme…
+    turn["tool_calls"][0]["function"]["arguments"] = json.dumps(args, indent=2, sort_keys=True)  # …and reformats
     messages += [turn, tool_result("toolu_01", "README.md")]
     client.chat.completions.create(model=GEMINI3, tools=AGENT_TOOLS, messages=messages)
     [sent] = model_calls(accepted(emulator))
-    assert sent["thoughtSignature"] == signature
+    assert sent["thoughtSignature"] == signature and sent["functionCall"]["args"] == args
 
 
 # --- parallel results, turn order, broken histories --------------------------------------------------

@@ -247,3 +247,10 @@ def test_rate_limit_per_key_with_openai_headers(emulator, service_account, tmp_p
             client.chat.completions.create(model=MODEL, messages=MESSAGES)
     finally:
         proc.stop()
+
+
+def test_malformed_function_call_in_a_stream_is_retried_once(client, emulator):
+    emulator.queue(Reply.text("").finish("MALFORMED_FUNCTION_CALL", "Malformed function call: foo(bar"))
+    chunks = list(client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).endswith("hi")
+    assert generate_statuses(emulator) == [200, 200]
