@@ -117,8 +117,13 @@ async def soak(args: argparse.Namespace) -> dict:
         connector = aiohttp.TCPConnector(limit=0)
         async with aiohttp.ClientSession(connector=connector) as session:
             stop_at = time.monotonic() + args.seconds
-            await asyncio.gather(*(client(session, url, stop_at, counts, args.hang) for _ in range(args.clients)))
-        rss_end = rss_mb(proxy.pid)
+            clients = asyncio.gather(*(client(session, url, stop_at, counts, args.hang) for _ in range(args.clients)))
+            await asyncio.sleep(args.seconds / 4)  # warmed up: buffers and caches have their size
+            rss_warm, warm_requests = rss_mb(proxy.pid), counts["requests"]
+            await clients
+        rss_end, end_requests = rss_mb(proxy.pid), counts["requests"]
+        await asyncio.sleep(2)
+        rss_idle = rss_mb(proxy.pid)
         restarts = 0 if proxy.poll() is None else 1
     finally:
         proxy.terminate()
@@ -128,8 +133,9 @@ async def soak(args: argparse.Namespace) -> dict:
         "clients": args.clients, "seconds": args.seconds, "requests": done,
         "completed_streams": counts["completed"], "clean_errors": counts["clean_error"],
         "broken_streams": counts["broken"], "hung_streams": counts["hung"], "proxy_restarts": restarts,
-        "rss_start_mb": round(rss_start, 1), "rss_end_mb": round(rss_end, 1),
-        "rss_growth_per_10k_mb": round((rss_end - rss_start) / max(done, 1) * 10_000, 2),
+        "rss_start_mb": round(rss_start, 1), "rss_warm_mb": round(rss_warm, 1),
+        "rss_end_mb": round(rss_end, 1), "rss_idle_after_mb": round(rss_idle, 1),
+        "rss_growth_per_10k_mb": round((rss_end - rss_warm) / max(end_requests - warm_requests, 1) * 10_000, 2),
         "faults": FAULTS, "logs": str(work),
     }
 

@@ -443,6 +443,29 @@ def _broken_histories() -> dict[str, list[dict]]:
             {"role": "assistant", "content": "Checking."}, {"role": "assistant", "content": None, "tool_calls": [call]},
             {"role": "tool", "tool_call_id": call["id"], "content": "sunny"},
             {"role": "user", "content": "ok"}, question],
+        "parallel_call_missing_a_result": [
+            {"role": "user", "content": "weather in Rome and Oslo?"},
+            {"role": "assistant", "content": None, "tool_calls": [call, {**call, "id": "call_second_0000000001",
+                                                                          "function": {"name": "get_weather",
+                                                                                       "arguments": '{"city": "Oslo"}'}}]},
+            {"role": "tool", "tool_call_id": call["id"], "content": "sunny"}, question],
+        "duplicate_tool_result": [
+            {"role": "user", "content": "weather?"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "tool", "tool_call_id": call["id"], "content": "timeout"},
+            {"role": "tool", "tool_call_id": call["id"], "content": "sunny (retried)"}, question],
+        "result_after_a_user_interjection": [
+            {"role": "user", "content": "weather?"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "user", "content": "in Celsius please"},
+            {"role": "tool", "tool_call_id": call["id"], "content": "24C"}, question],
+        "reused_call_ids": [
+            {"role": "user", "content": "weather in Rome, then Oslo"},
+            {"role": "assistant", "content": None, "tool_calls": [{**call, "id": "call_0"}]},
+            {"role": "tool", "tool_call_id": "call_0", "content": "Rome: sunny"},
+            {"role": "assistant", "content": None, "tool_calls": [
+                {**call, "id": "call_0", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]},
+            {"role": "tool", "tool_call_id": "call_0", "content": "Oslo: snow"}, question],
         "content_empty_list": [
             {"role": "user", "content": "weather?"},
             {"role": "assistant", "content": [], "tool_calls": [call]},
@@ -469,8 +492,19 @@ def test_pain8_broken_history_is_repaired_into_a_request_vertex_accepts(client, 
     everything = json.dumps(contents)
     if kind == "orphan_tool_result":
         assert "ORPHAN sunny 24C" in everything  # the result is kept as context, not dropped
+    calls = model_calls({"contents": contents})
+    responses = [r["response"]["output"] for c in contents for r in function_responses(c)]
     if kind in ("call_without_result", "starts_with_assistant_call", "consecutive_same_role", "content_empty_list"):
-        assert len(model_calls({"contents": contents})) == 1
+        assert len(calls) == 1
+    if kind == "parallel_call_missing_a_result":
+        assert len(calls) == 2 and len(responses) == 2 and responses[0] == "sunny"
+    if kind == "duplicate_tool_result":
+        assert responses == ["timeout"] and "sunny (retried)" in everything
+    if kind == "result_after_a_user_interjection":
+        assert responses == ["24C"] and "in Celsius please" in everything
+    if kind == "reused_call_ids":
+        assert [c["functionCall"]["args"]["city"] for c in calls] == ["Rome", "Oslo"]
+        assert responses == ["Rome: sunny", "Oslo: snow"]
 
 
 # --- malformed calls --------------------------------------------------------------------------------

@@ -9,8 +9,9 @@ refer to the user pain points in shared/reference/peers.md (b).
 
 from __future__ import annotations
 
-import copy
+import base64
 import json
+import os
 from pathlib import Path
 
 import openai
@@ -40,6 +41,13 @@ EMPTY_CHUNK_ENDS_STREAM = pytest.mark.xfail(strict=True, reason=(
 @pytest.fixture(scope="module")
 def openapi_proxy(emulator, service_account):
     proc = ProxyProcess(proxy_env(emulator, service_account, VERTEX_BRIDGE_SCHEMA_MODE="openapi")).wait_ready()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def think_tags_proxy(emulator, service_account):
+    proc = ProxyProcess(proxy_env(emulator, service_account, VERTEX_BRIDGE_REASONING_OUTPUT="think_tags")).wait_ready()
     yield proc
     proc.stop()
 
@@ -180,6 +188,33 @@ def test_pain14_cursor_body_c_responses_shape_gets_chat_completions_chunks(mode_
     assert call["name"] == "ApplyPatch" and patch in json.loads(call["arguments"]).values()
     usage = chunks[-1]
     assert usage["choices"] == [] and usage["usage"]["total_tokens"] > 0  # stream_options.include_usage
+
+
+@pytest.mark.parametrize("item_type", ["function_call", "custom_tool_call"])
+def test_pain1_cursor_responses_shape_agent_loop_on_gemini3(proxy, emulator, item_type):
+    """Cursor's Responses-shaped body on a Gemini 3 model: the ApplyPatch call the proxy returned comes
+    back as a Responses item (function or custom call); its thought signature must come back with it."""
+    emulator.configure(signatures_whole_history=True)
+    patch = f"*** Begin Patch\n*** Add File: notes/{os.urandom(4).hex()}.md\n+hello\n*** End Patch\n"
+    emulator.queue(Reply.function_call("ApplyPatch", {"input": patch}))
+    body = load_body("body_c_cursor_responses_shape.json", f"vertex/{GEMINI3_FLASH}")
+    chunks = stream_chunks(proxy, body)
+    call_id = next(tc["id"] for c in chunks if c["choices"] for tc in c["choices"][0]["delta"].get("tool_calls") or ()
+                   if tc.get("id"))
+    issued = [p for c in accepted(emulator)["contents"] for p in c["parts"] if "functionCall" in p]
+    assert issued and issued[0]["thoughtSignature"]  # the earlier ReadFile call: not ours, so the bypass
+
+    item = ({"type": "function_call", "call_id": call_id, "name": "ApplyPatch",
+             "arguments": json.dumps({"input": patch})} if item_type == "function_call"
+            else {"type": "custom_tool_call", "call_id": call_id, "name": "ApplyPatch", "input": patch})
+    output_type = "function_call_output" if item_type == "function_call" else "custom_tool_call_output"
+    body["input"] += [item, {"type": output_type, "call_id": call_id, "output": "Done!"}]
+    stream_chunks(proxy, body)
+    calls = [p for c in accepted(emulator)["contents"] for p in c["parts"] if "functionCall" in p]
+    assert [p["functionCall"]["name"] for p in calls] == ["ReadFile", "ApplyPatch"]
+    assert calls[1]["functionCall"]["args"] == {"input": patch}
+    assert emulator.emulator.signatures.knows(calls[1]["thoughtSignature"])
+    assert calls[1]["thoughtSignature"] != calls[0]["thoughtSignature"]
 
 
 def test_pain14_cursor_validated_tool_choice_and_empty_content_list(proxy, emulator):
@@ -353,6 +388,47 @@ def test_pain12_thoughts_arrive_as_reasoning_content_never_in_content(client, em
     last_thought = max(i for i, d in enumerate(deltas) if (d.model_extra or {}).get("reasoning_content"))
     assert last_thought < first_answer
     assert chunks[-1].usage.completion_tokens_details.reasoning_tokens == 37
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_pain12_think_tags_mode_round_trips_on_gemini3(think_tags_proxy, emulator, stream):
+    """Clients that only read `content` (gemini-balance#145) get `<think>` tags; when the client sends
+    that content back, the thoughts are not replayed as answer text (koda#491) and Gemini 3's text
+    signature is still found."""
+    emulator.configure(signatures_whole_history=True)
+    thought, answer = "**Planning**\nAdd the two numbers.", "The answer is 4."
+    signature = base64.b64encode(os.urandom(32)).decode()
+    events = [{"candidates": [{"content": {"role": "model", "parts": [{"text": thought, "thought": True}]}}]},
+              {"candidates": [{"content": {"role": "model", "parts": [{"text": answer, "thoughtSignature": signature}]},
+                               "finishReason": "STOP"}],
+               "usageMetadata": {"promptTokenCount": 5, "candidatesTokenCount": 4, "thoughtsTokenCount": 5,
+                                 "totalTokenCount": 14}}]
+    emulator.queue(Reply.sample(events))
+    client = sdk(think_tags_proxy)
+    messages: list[dict] = [{"role": "user", "content": "2 + 2?"}]
+    if stream:
+        chunks = list(client.chat.completions.create(model=GEMINI3_FLASH, messages=messages, stream=True))
+        content = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    else:
+        content = client.chat.completions.create(model=GEMINI3_FLASH, messages=messages).choices[0].message.content
+    assert content.startswith("<think>") and content.endswith(answer)
+    assert thought in content.split("</think>")[0] and thought not in content.split("</think>")[1]
+
+    messages += [{"role": "assistant", "content": content}, {"role": "user", "content": "and 3 + 3?"}]
+    client.chat.completions.create(model=GEMINI3_FLASH, messages=messages)
+    [model_turn] = [c for c in accepted(emulator)["contents"] if c["role"] == "model"]
+    assert model_turn["parts"] == [{"text": answer, "thoughtSignature": signature}]
+
+
+def test_older_gemini_models_get_openapi_schemas_and_no_thinking_config(proxy, emulator):
+    """gemini-2.0 has no `parametersJsonSchema` and rejects any thinking_config, whatever the client asks."""
+    body = load_body("roo_strict_tools.json", "vertex/gemini-2.0-flash-thinking")
+    body["reasoning_effort"] = "high"
+    chunks = stream_chunks(proxy, body)
+    sent = accepted(emulator)
+    assert_schema_path("openapi", sent, len(body["tools"]))
+    assert "thinkingConfig" not in sent.get("generationConfig", {})
+    assert finish_reasons(chunks) == ["stop"]
 
 
 # --- structured output ----------------------------------------------------------------------------------
