@@ -17,7 +17,7 @@ from .config import Config
 from .cors import Cors
 from .endpoints import LocalEndpoints
 from .limits import BodyLimit
-from .ratelimit import RateLimiter
+from .ratelimit import RateLimiter, TokenCharge
 from .relay import UpstreamRelay
 from .replies import ReplyTranslator
 from .router import ChatRouter
@@ -43,5 +43,6 @@ def make_addons(overrides: dict[str, Any] | None = None) -> list[Any]:
         vertex,
         ChatRouter(config, vertex, relay, signatures),
         ReplyTranslator(vertex, signatures),
+        TokenCharge(),
         AccessLog(config),
     ]

@@ -134,6 +134,15 @@ class RateLimiter:
         if bucket is not None and flow.response and not flow.metadata.get("vertex_bridge.rate_limited"):
             flow.response.headers.update(self._headers(bucket))
 
+
+
+class TokenCharge:
+    """Charges a key's tokens-per-minute bucket with the usage Vertex reported.
+
+    A separate addon because it must run after the reply translator has read the usage, while the
+    limiter itself must run before the request is translated.
+    """
+
     def response(self, flow: http.HTTPFlow) -> None:
         tokens = flow.metadata.get("vertex_bridge.token_bucket")
         exchange = exchange_of(flow)

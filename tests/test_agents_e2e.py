@@ -14,6 +14,7 @@ import re
 import secrets
 import uuid
 
+import openai
 import pytest
 import requests
 
@@ -51,7 +52,13 @@ AGENT_TOOLS = [tool("read_file", path="string"), tool("run_command", command="st
                tool("edit_file", path="string", patch="string")]
 
 
-# --- helpers -----------------------------------------------------------------------------------------
+# --- fixtures and helpers ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def client(proxy):
+    """One SDK client per module (building one takes ~70 ms); conftest's is per test."""
+    return openai.OpenAI(base_url=proxy.url + "/v1", api_key=API_KEY, max_retries=0, timeout=30)
+
+
 def generate_entries(emulator) -> list[dict]:
     return [e for e in emulator.log if ":generateContent" in e["path"] or ":streamGenerateContent" in e["path"]]
 

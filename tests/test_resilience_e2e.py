@@ -254,3 +254,20 @@ def test_malformed_function_call_in_a_stream_is_retried_once(client, emulator):
     chunks = list(client.chat.completions.create(model=MODEL, messages=MESSAGES, stream=True))
     assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices).endswith("hi")
     assert generate_statuses(emulator) == [200, 200]
+
+
+def test_tokens_per_minute_is_charged_from_vertex_usage(emulator, service_account, tmp_path):
+    config = tmp_path / "vb.toml"
+    config.write_text("[rate_limit]\ntokens_per_minute = 30\n")
+    proc = ProxyProcess(proxy_env(emulator, service_account, VERTEX_BRIDGE_CONFIG=str(config))).wait_ready()
+    try:
+        client = openai.OpenAI(base_url=proc.url + "/v1", api_key=API_KEY, max_retries=0)
+        emulator.queue(Reply.text("x").with_usage(promptTokenCount=10, candidatesTokenCount=15, totalTokenCount=25))
+        client.chat.completions.create(model=MODEL, messages=MESSAGES)  # 25 of 30 spent
+        emulator.queue(Reply.text("x").with_usage(promptTokenCount=10, candidatesTokenCount=15, totalTokenCount=25))
+        client.chat.completions.create(model=MODEL, messages=MESSAGES)  # 5 left: allowed, now in debt
+        with pytest.raises(openai.RateLimitError) as e:
+            client.chat.completions.create(model=MODEL, messages=MESSAGES)
+        assert "tokens per minute" in e.value.message
+    finally:
+        proc.stop()
