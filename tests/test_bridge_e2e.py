@@ -211,3 +211,15 @@ def test_google_token_is_sent_and_never_logged(client, emulator, proxy):
     log = proxy.output()
     assert "ya29" not in log and API_KEY not in log and "secret prompt text" not in log
     assert f"model={MODEL}" in log and "status=200" in log
+
+
+def test_bodies_above_10_mb_work_up_to_the_limit(client, emulator):
+    import base64
+
+    image = base64.b64encode(b"\x89PNG\r\n\x1a\n" + b"\0" * (8 * 1024 * 1024)).decode()  # ~11 MB as base64
+    reply = client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": [
+        {"type": "text", "text": "what is in this picture"},
+        {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{image}"}}]}])
+    assert "what is in this picture" in reply.choices[0].message.content
+    part = last_request(emulator)["body"]["contents"][0]["parts"][1]
+    assert part["inlineData"]["mimeType"] == "image/png" and len(part["inlineData"]["data"]) == len(image)
