@@ -45,7 +45,7 @@ class TranslatingStream:
         self.translator = translator
         self.exchange = exchange
 
-    def __call__(self, data: bytes) -> bytes:
+    def __call__(self, data: bytes) -> bytes | list[bytes]:
         started = time.perf_counter()
         try:
             out = self.translator.feed(data) if data else self.translator.finish()
@@ -54,7 +54,9 @@ class TranslatingStream:
             out = self.translator.fail("vertex-bridge hit an internal error; the details are in the proxy's log.",
                                        "internal_error")
         self.exchange.spend(started)
-        return out
+        # mitmproxy writes b"" as an empty HTTP/1.1 chunk — the end-of-body marker. A read that
+        # completed no event must send nothing at all.
+        return out or []
 
 
 class ReplyTranslator:

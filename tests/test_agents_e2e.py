@@ -9,10 +9,12 @@ refer to the user pain points in shared/reference/peers.md (b).
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import re
 import secrets
 import uuid
+from dataclasses import dataclass
 
 import openai
 import pytest
@@ -30,12 +32,6 @@ AUTH = {"Authorization": f"Bearer {API_KEY}"}
 # Names Vertex would reject: `/` (MCP servers) and more than 64 characters.
 MCP_NAME = "mcp/github/create_issue"
 LONG_NAME = "query_the_enterprise_knowledge_base_for_confluence_pages_and_jira_tickets_by_keyword"
-# addon/replies.py TranslatingStream returns b"" for an upstream chunk that completes no OpenAI event;
-# mitmproxy writes that as an empty HTTP/1.1 chunk, i.e. the `0\r\n\r\n` terminator, so the client's
-# stream ends there, empty (mitmproxy/proxy/layers/http/_http1.py Http1Server.send, ResponseData).
-EMPTY_CHUNK_ENDS_STREAM = pytest.mark.xfail(strict=True, reason=(
-    "addon bug: an upstream chunk that yields no OpenAI bytes is sent by mitmproxy as the chunked "
-    "terminator, so the client sees an empty 200 stream"))
 VERTEX_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_.-]{0,63}$")  # what Vertex accepts
 
 
@@ -57,6 +53,13 @@ AGENT_TOOLS = [tool("read_file", path="string"), tool("run_command", command="st
 def client(proxy):
     """One SDK client per module (building one takes ~70 ms); conftest's is per test."""
     return openai.OpenAI(base_url=proxy.url + "/v1", api_key=API_KEY, max_retries=0, timeout=30)
+
+
+@pytest.fixture
+def own_client(proxy):
+    """A client on its own connection, so that a stream that ends early cannot disturb the next test's."""
+    with openai.OpenAI(base_url=proxy.url + "/v1", api_key=API_KEY, max_retries=0, timeout=30) as own:
+        yield own
 
 
 def generate_entries(emulator) -> list[dict]:
@@ -122,7 +125,8 @@ def function_responses(content: dict) -> list[dict]:
 def sse_payloads(proxy, body: dict) -> list[str]:
     resp = requests.post(proxy.url + "/v1/chat/completions", json=body, headers=AUTH, timeout=30)
     assert resp.status_code == 200, resp.text
-    return [block[len("data: "):] for block in resp.text.split("\n\n") if block.startswith("data: ")]
+    events = resp.text.replace("\r\n", "\n").split("\n\n")
+    return [event[len("data: "):] for event in events if event.startswith("data: ")]
 
 
 # --- tool calls: names, ids, arguments, finish_reason ----------------------------------------------
@@ -172,7 +176,7 @@ def test_pain9_parallel_tool_calls_non_stream(client, emulator):
     assert choice.finish_reason == "tool_calls"
     assert choice.message.content is None
     calls = choice.message.tool_calls
-    assert [c.function.name for c in calls] == [WEATHER["function"]["name"], MCP_NAME, LONG_NAME]
+    assert [c.function.name for c in calls] == ["get_weather", MCP_NAME, LONG_NAME]
     assert all(c.type == "function" and len(c.id) >= 9 for c in calls)
     assert len({c.id for c in calls}) == 3
     assert all(isinstance(c.function.arguments, str) for c in calls)
@@ -239,14 +243,13 @@ def test_pain10_streamed_tool_call_deltas_satisfy_strict_parsers(proxy, emulator
     assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
 
 
-@EMPTY_CHUNK_ENDS_STREAM
-def test_pain10_a_large_streamed_tool_call_arrives_whole(client, emulator):
+def test_pain10_a_large_streamed_tool_call_arrives_whole(own_client, emulator):
     """An agent writing a big file: one Vertex event of ~300 KB, which reaches the proxy in several
     reads (mitmproxy reads at most 64 KiB at a time)."""
     content = "".join(f"line {i}: {'x' * 40}\n" for i in range(6000))
     emulator.queue(Reply.function_call("write_file", {"path": "big.txt", "content": content}))
     write = tool("write_file", path="string", content="string")
-    with client.chat.completions.stream(model=FLASH, tools=[write],
+    with own_client.chat.completions.stream(model=FLASH, tools=[write],
                                         messages=[{"role": "user", "content": "write big.txt"}]) as stream:
         final = stream.get_final_completion()
     [call] = final.choices[0].message.tool_calls
@@ -315,7 +318,6 @@ def test_pain1_gemini3_agent_loop_round_trips_thought_signatures(client, emulato
 
     entries = generate_entries(emulator)[-5:]
     assert [e["status"] for e in entries] == [200] * 5
-    assert all(e["path"].startswith("/v1beta1/") for e in entries)
     history = entries[-1]["body"]["contents"]
     calls_sent = model_calls(entries[-1]["body"])
     assert [(p["functionCall"]["name"], p.get("thoughtSignature")) for p in calls_sent] == [
@@ -363,6 +365,28 @@ def test_pain1_streamed_gemini3_answer_keeps_its_text_signature(client, emulator
     assert model_turn["parts"][0]["text"] == answer
     assert emulator.emulator.signatures.knows(model_turn["parts"][0]["thoughtSignature"])
     assert model_turn["parts"][0]["thoughtSignature"] != BYPASS
+
+
+def test_pain1_gemini3_stream_ending_in_a_signature_only_part_finishes(own_client, emulator):
+    """Gemini 3 may close a streamed answer with an empty text part that carries only the signature,
+    each event arriving on its own (paced as Vertex sends them). The client must still get the finish
+    chunk and [DONE], and the signature must come back with the answer on the next turn."""
+    signature = new_signature()
+    answer = f"Hello from {uuid.uuid4().hex[:8]}"
+    head, tail = answer[:5], answer[5:]
+    events = [{"candidates": [{"content": {"role": "model", "parts": [{"text": piece}]}}]} for piece in (head, tail)]
+    events.append({"candidates": [{"content": {"role": "model", "parts": [{"text": "", "thoughtSignature": signature}]},
+                                   "finishReason": "STOP"}],
+                   "usageMetadata": {"promptTokenCount": 3, "candidatesTokenCount": 4, "totalTokenCount": 7}})
+    emulator.queue(Reply.sample(events).paced(30))
+    messages: list[dict] = [{"role": "user", "content": "say hello"}]
+    chunks = list(own_client.chat.completions.create(model=GEMINI3_FLASH, messages=messages, stream=True))
+    assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == answer
+    assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["stop"]
+    messages += [{"role": "assistant", "content": answer}, {"role": "user", "content": "again"}]
+    own_client.chat.completions.create(model=GEMINI3_FLASH, messages=messages)
+    [model_turn] = [c for c in accepted(emulator)["contents"] if c["role"] == "model"]
+    assert model_turn["parts"] == [{"text": answer, "thoughtSignature": signature}]
 
 
 def test_pain1_store_miss_sends_the_bypass_vertex_accepts(client, emulator):
@@ -426,109 +450,103 @@ def test_pain7_parallel_results_in_any_order_pair_with_their_calls(client, emula
     assert [p["functionCall"]["args"]["city"] for p in model_calls(body)] == cities
 
 
-def _broken_histories() -> dict[str, list[dict]]:
-    call = {"id": "call_abcdefghij0123456789", "type": "function",
-            "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}}
-    question = {"role": "user", "content": "and tomorrow?"}
-    return {
-        "empty_assistant_turns": [
-            {"role": "user", "content": "hi"}, {"role": "assistant", "content": ""},
-            {"role": "assistant", "content": None}, {"role": "user", "content": [{"type": "text", "text": ""}]},
-            question],
-        "orphan_tool_result": [
-            {"role": "user", "content": "weather?"},
-            {"role": "tool", "tool_call_id": "call_compacted_away_000001", "content": "ORPHAN sunny 24C"},
-            question],
-        "call_without_result": [
-            {"role": "user", "content": "weather in Rome?"},
-            {"role": "assistant", "content": "Let me check.", "tool_calls": [call]}, question],
-        "starts_with_assistant_call": [
-            {"role": "assistant", "content": None, "tool_calls": [call]},
-            {"role": "tool", "tool_call_id": call["id"], "content": "sunny"}, question],
-        "consecutive_same_role": [
-            {"role": "user", "content": "<user_info>macOS</user_info>"}, {"role": "user", "content": "weather?"},
-            {"role": "assistant", "content": "Checking."}, {"role": "assistant", "content": None, "tool_calls": [call]},
-            {"role": "tool", "tool_call_id": call["id"], "content": "sunny"},
-            {"role": "user", "content": "ok"}, question],
-        "parallel_call_missing_a_result": [
-            {"role": "user", "content": "weather in Rome and Oslo?"},
-            {"role": "assistant", "content": None, "tool_calls": [call, {**call, "id": "call_second_0000000001",
-                                                                          "function": {"name": "get_weather",
-                                                                                       "arguments": '{"city": "Oslo"}'}}]},
-            {"role": "tool", "tool_call_id": call["id"], "content": "sunny"}, question],
-        "duplicate_tool_result": [
-            {"role": "user", "content": "weather?"},
-            {"role": "assistant", "content": None, "tool_calls": [call]},
-            {"role": "tool", "tool_call_id": call["id"], "content": "timeout"},
-            {"role": "tool", "tool_call_id": call["id"], "content": "sunny (retried)"}, question],
-        "result_after_a_user_interjection": [
-            {"role": "user", "content": "weather?"},
-            {"role": "assistant", "content": None, "tool_calls": [call]},
-            {"role": "user", "content": "in Celsius please"},
-            {"role": "tool", "tool_call_id": call["id"], "content": "24C"}, question],
-        "reused_call_ids": [
-            {"role": "user", "content": "weather in Rome, then Oslo"},
-            {"role": "assistant", "content": None, "tool_calls": [{**call, "id": "call_0"}]},
-            {"role": "tool", "tool_call_id": "call_0", "content": "Rome: sunny"},
-            {"role": "assistant", "content": None, "tool_calls": [
-                {**call, "id": "call_0", "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}]},
-            {"role": "tool", "tool_call_id": "call_0", "content": "Oslo: snow"}, question],
-        "content_empty_list": [
-            {"role": "user", "content": "weather?"},
-            {"role": "assistant", "content": [], "tool_calls": [call]},
-            {"role": "tool", "tool_call_id": call["id"], "content": "sunny"},
-            {"role": "user", "content": []}, question],
-    }
+ANY = ...  # a result the proxy had to make up: any text will do
 
 
-BROKEN = _broken_histories()
+@dataclass
+class Broken:
+    messages: list[dict]
+    cities: list[str]  # the calls Vertex must see (by their `city` argument), in order
+    results: list  # the function responses Vertex must see, in order
+    mentions: tuple[str, ...] = ()  # texts that must still reach the model
+
+
+ROME = {"id": "call_abcdefghij0123456789", "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}}
+OSLO = {"id": "call_second_0000000001", "type": "function",
+        "function": {"name": "get_weather", "arguments": '{"city": "Oslo"}'}}
+QUESTION = {"role": "user", "content": "and tomorrow?"}
+
+
+def user_msg(content) -> dict:
+    return {"role": "user", "content": content}
+
+
+def call_msg(*tool_calls: dict, content=None) -> dict:
+    return {"role": "assistant", "content": content, "tool_calls": list(tool_calls)}
+
+
+BROKEN = {
+    "empty_assistant_turns": Broken(
+        [user_msg("hi"), {"role": "assistant", "content": ""}, {"role": "assistant", "content": None},
+         user_msg([{"type": "text", "text": ""}]), QUESTION], [], []),
+    "orphan_tool_result": Broken(
+        [user_msg("weather?"), tool_result("call_compacted_away_000001", "ORPHAN sunny 24C"), QUESTION],
+        [], [], ("ORPHAN sunny 24C",)),
+    "call_without_result": Broken(
+        [user_msg("weather in Rome?"), call_msg(ROME, content="Let me check."), QUESTION], ["Rome"], [ANY]),
+    "starts_with_assistant_call": Broken(
+        [call_msg(ROME), tool_result(ROME["id"], "sunny"), QUESTION], ["Rome"], ["sunny"]),
+    "consecutive_same_role": Broken(
+        [user_msg("<user_info>macOS</user_info>"), user_msg("weather?"), {"role": "assistant", "content": "Checking."},
+         call_msg(ROME), tool_result(ROME["id"], "sunny"), user_msg("ok"), QUESTION],
+        ["Rome"], ["sunny"], ("<user_info>macOS</user_info>", "Checking.")),
+    "parallel_call_missing_a_result": Broken(
+        [user_msg("weather in Rome and Oslo?"), call_msg(ROME, OSLO), tool_result(ROME["id"], "sunny"), QUESTION],
+        ["Rome", "Oslo"], ["sunny", ANY]),
+    "duplicate_tool_result": Broken(
+        [user_msg("weather?"), call_msg(ROME), tool_result(ROME["id"], "timeout"),
+         tool_result(ROME["id"], "sunny (retried)"), QUESTION], ["Rome"], ["timeout"], ("sunny (retried)",)),
+    "result_after_a_user_interjection": Broken(
+        [user_msg("weather?"), call_msg(ROME), user_msg("in Celsius please"), tool_result(ROME["id"], "24C"), QUESTION],
+        ["Rome"], ["24C"], ("in Celsius please",)),
+    "reused_call_ids": Broken(
+        [user_msg("weather in Rome, then Oslo"), call_msg({**ROME, "id": "call_0"}),
+         tool_result("call_0", "Rome: sunny"), call_msg({**OSLO, "id": "call_0"}), tool_result("call_0", "Oslo: snow"),
+         QUESTION],
+        ["Rome", "Oslo"], ["Rome: sunny", "Oslo: snow"]),
+    "content_empty_list": Broken(
+        [user_msg("weather?"), call_msg(ROME, content=[]), tool_result(ROME["id"], "sunny"), user_msg([]), QUESTION],
+        ["Rome"], ["sunny"]),
+}
 
 
 @pytest.mark.parametrize("model", [FLASH, GEMINI3_FLASH])
 @pytest.mark.parametrize("kind", list(BROKEN))
 def test_pain8_broken_history_is_repaired_into_a_request_vertex_accepts(client, emulator, kind, model):
+    case = BROKEN[kind]
     emulator.configure(signatures_whole_history=True)
-    reply = client.chat.completions.create(model=model, tools=[WEATHER], messages=BROKEN[kind])
+    reply = client.chat.completions.create(model=model, tools=[WEATHER], messages=case.messages)
     assert reply.choices[0].finish_reason == "stop" and reply.choices[0].message.content
-    contents = accepted(emulator)["contents"]
-    assert contents[0]["role"] == "user"
-    roles = [c["role"] for c in contents]
-    assert all(a != b for a, b in zip(roles, roles[1:])), f"turns must alternate: {roles}"
-    assert all(p for c in contents for p in c["parts"]), "no empty parts"
-    assert contents[-1]["parts"][-1] == {"text": "and tomorrow?"}
-    everything = json.dumps(contents)
-    if kind == "orphan_tool_result":
-        assert "ORPHAN sunny 24C" in everything  # the result is kept as context, not dropped
-    calls = model_calls({"contents": contents})
-    responses = [r["response"]["output"] for c in contents for r in function_responses(c)]
-    if kind in ("call_without_result", "starts_with_assistant_call", "consecutive_same_role", "content_empty_list"):
-        assert len(calls) == 1
-    if kind == "parallel_call_missing_a_result":
-        assert len(calls) == 2 and len(responses) == 2 and responses[0] == "sunny"
-    if kind == "duplicate_tool_result":
-        assert responses == ["timeout"] and "sunny (retried)" in everything
-    if kind == "result_after_a_user_interjection":
-        assert responses == ["24C"] and "in Celsius please" in everything
-    if kind == "reused_call_ids":
-        assert [c["functionCall"]["args"]["city"] for c in calls] == ["Rome", "Oslo"]
-        assert responses == ["Rome: sunny", "Oslo: snow"]
+    body = accepted(emulator)
+    roles = [c["role"] for c in body["contents"]]
+    assert roles[0] == "user" and all(a != b for a, b in itertools.pairwise(roles)), f"turns: {roles}"
+    assert all(p for c in body["contents"] for p in c["parts"]), "no empty parts"
+    assert body["contents"][-1]["parts"][-1] == {"text": "and tomorrow?"}
+    assert [p["functionCall"]["args"]["city"] for p in model_calls(body)] == case.cities
+    results = [r["response"]["output"] for c in body["contents"] for r in function_responses(c)]
+    assert len(results) == len(case.results)
+    assert all(want is ANY or got == want for got, want in zip(results, case.results))
+    for text in case.mentions:
+        assert text in json.dumps(body["contents"], ensure_ascii=False)
 
 
 # --- malformed calls --------------------------------------------------------------------------------
-@pytest.mark.parametrize("stream", [False, pytest.param(True, marks=EMPTY_CHUNK_ENDS_STREAM)])
-def test_pain13_malformed_function_call_is_never_a_silent_empty_reply(client, emulator, stream):
+@pytest.mark.parametrize("stream", [False, True])
+def test_pain13_malformed_function_call_is_never_a_silent_empty_reply(own_client, emulator, stream):
     detail = "Malformed function call: print(default_api.get_weather(city='Rome'"
-    broken = Reply.text("", chunks=1).finish("MALFORMED_FUNCTION_CALL", detail)
+    broken = Reply.sample([{"candidates": [{"finishReason": "MALFORMED_FUNCTION_CALL", "finishMessage": detail}],
+                            "usageMetadata": {"promptTokenCount": 9, "totalTokenCount": 9}}])  # no content at all
     emulator.queue(broken, broken)  # a second one in case the proxy retries once
     messages = [{"role": "user", "content": "weather in Rome"}]
     if stream:
-        chunks = list(client.chat.completions.create(model=FLASH, tools=[WEATHER], messages=messages, stream=True))
+        chunks = list(own_client.chat.completions.create(model=FLASH, tools=[WEATHER], messages=messages, stream=True))
         text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
         finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
         assert len(finishes) == 1
         finish = finishes[0]
     else:
-        choice = client.chat.completions.create(model=FLASH, tools=[WEATHER], messages=messages).choices[0]
+        choice = own_client.chat.completions.create(model=FLASH, tools=[WEATHER], messages=messages).choices[0]
         text, finish = choice.message.content or "", choice.finish_reason
     assert detail in text and "MALFORMED_FUNCTION_CALL" in text
-    assert finish in ("stop", "length")  # Roo/Cline show the text instead of "empty response"
+    assert finish == "stop"  # Roo/Cline show the text instead of failing on an "empty response"
