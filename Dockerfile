@@ -27,13 +27,20 @@ COPY pyproject.toml README.md ./
 COPY addon/ addon/
 COPY translators/ translators/
 COPY scripts/vertex_emulator/ scripts/vertex_emulator/
+# Optional extras, e.g. --build-arg EXTRAS=otel for OpenTelemetry export.
+ARG EXTRAS=""
 RUN python -m build --wheel --outdir /dist \
  && python -m venv /opt/vertex-bridge \
- && /opt/vertex-bridge/bin/pip install --no-cache-dir /dist/*.whl
+ && wheel="$(echo /dist/*.whl)" \
+ && /opt/vertex-bridge/bin/pip install --no-cache-dir "${wheel}${EXTRAS:+[${EXTRAS}]}"
 
 # --- runtime: the virtualenv on a clean slim image, run as a non-root user ---
 FROM ${PYTHON_IMAGE} AS runtime
-RUN useradd --create-home --home-dir /home/vertex-bridge --uid 10001 --user-group --shell /usr/sbin/nologin vertex-bridge
+# The home directory is also writable by group 0, so the image runs under an arbitrary uid with gid 0
+# (`docker run --user "$(id -u):0"`, OpenShift).
+RUN useradd --create-home --home-dir /home/vertex-bridge --uid 10001 --user-group --shell /usr/sbin/nologin vertex-bridge \
+ && chgrp 0 /home/vertex-bridge \
+ && chmod 0770 /home/vertex-bridge
 COPY --from=build /opt/vertex-bridge /opt/vertex-bridge
 # mitmproxy keeps its state in ~/.mitmproxy, so HOME must be writable (mount an emptyDir there when
 # the root filesystem is read-only).

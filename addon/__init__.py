@@ -1,7 +1,8 @@
 """The mitmproxy side of vertex-bridge: one small addon per concern, assembled by `make_addons()`.
 
 Order matters: CORS preflights and size limits come before authentication, local endpoints before
-the chat route, and the access log last.
+the chat route; whatever reads a finished reply (traces, the mitmweb view, metrics, the access log)
+comes after the reply translator.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from .auth import ClientAuth
 from .config import Config
 from .cors import Cors
 from .endpoints import LocalEndpoints
+from .flowview import FlowInspector, UpstreamReplyKeeper
 from .limits import BodyLimit
+from .metrics import Metrics, MetricsEndpoint
 from .ratelimit import RateLimiter, TokenCharge
 from .relay import UpstreamRelay
 from .replies import ReplyTranslator
 from .router import ChatRouter
+from .tracing import Tracing
 from .upstreams import Upstreams
 from .vertex import VertexUpstream
 
@@ -32,17 +36,24 @@ def make_addons(overrides: dict[str, Any] | None = None) -> list[Any]:
     signatures = SignatureStore()
     upstreams = Upstreams(config, vertex)
     relay = UpstreamRelay(config, upstreams)
+    metrics = Metrics(config, vertex, relay)
+    inspector = FlowInspector()
     return [
         config,
         BodyLimit(config),
         Cors(config),
         ClientAuth(config),
+        MetricsEndpoint(config, metrics),
         LocalEndpoints(config, vertex, relay),
         RateLimiter(config),
         relay,
         vertex,
         ChatRouter(config, vertex, relay, signatures),
+        UpstreamReplyKeeper(inspector),
         ReplyTranslator(vertex, signatures),
         TokenCharge(),
+        Tracing(config),
+        inspector,
+        metrics,
         AccessLog(config),
     ]

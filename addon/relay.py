@@ -28,6 +28,7 @@ from aiohttp import web
 
 from translators.response import is_malformed_call
 
+from . import tracing
 from .config import Config
 from .exchange import Exchange
 from .upstreams import OPENAI, VERTEX, Failed, Opened, Upstreams
@@ -102,6 +103,9 @@ class UpstreamRelay:
             return web.json_response({"error": {"code": 410, "status": "NOT_FOUND",
                                                 "message": "This flow can no longer be relayed (replay it from the client)."}},
                                      status=410)
+        return await tracing.upstream(exchange, self._relay(request, exchange))
+
+    async def _relay(self, request: web.Request, exchange: Exchange) -> web.StreamResponse:
         body = await request.read()
         result = await self.upstreams.open(exchange, request.path_qs, body)
         if isinstance(result, Failed):

@@ -21,7 +21,7 @@ from translators.signatures import SignatureStore
 from . import paths
 from .config import Config
 from .errors import MethodNotAllowedError, error_response, guarded
-from .exchange import KEY, Exchange
+from .exchange import Exchange, attach
 from .relay import EXCHANGE_HEADER, UpstreamRelay
 from .vertex import VertexUpstream
 
@@ -51,14 +51,16 @@ class ChatRouter:
         started = time.perf_counter()
         try:
             self.vertex.check_ready()
-            exchange = self._translate(flow.request.get_content(strict=False) or b"")
+            body = flow.request.get_content(strict=False) or b""
+            exchange = self._translate(body)
             path = self.vertex.path(exchange.target, exchange.call.stream)
         except TranslatorError as e:
             flow.response = error_response(e)
             return
         flow.metadata["vertex_bridge.client_path"] = flow.request.path.split("?")[0]
+        exchange.client_headers, exchange.client_body = flow.request.headers, body  # kept for mitmweb
         self._point_at_relay(flow, path, exchange)
-        flow.metadata[KEY] = exchange
+        attach(flow, exchange)
         exchange.spend(started)
         exchange.sent_at = time.perf_counter()
 

@@ -96,6 +96,14 @@ class Settings(BaseModel):
     log_bodies: bool = _setting(
         False, "Log prompt and reply text (off by default; never logs keys or tokens).",
         ("VERTEX_BRIDGE_LOG_BODIES",), "vertex_log_bodies")
+    metrics: bool = _setting(
+        True, "Serve Prometheus metrics at GET /metrics (behind the client key, or on metrics_port).",
+        ("VERTEX_BRIDGE_METRICS",), "vertex_metrics")
+    metrics_port: int = _setting(
+        0, "Serve GET /metrics on this separate port, without a key, instead of on the main port (0: main port).",
+        ("VERTEX_BRIDGE_METRICS_PORT",), "vertex_metrics_port", ge=0, le=65535)
+    metrics_host: str = _setting(
+        "127.0.0.1", "Address metrics_port listens on.", ("VERTEX_BRIDGE_METRICS_HOST",), "vertex_metrics_host")
     reasoning_output: Literal["reasoning_content", "think_tags", "hidden"] = _setting(
         "reasoning_content", "How thoughts reach the client: a reasoning_content field, <think> tags, or hidden.",
         ("VERTEX_BRIDGE_REASONING_OUTPUT",), "vertex_reasoning_output")

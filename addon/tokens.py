@@ -11,6 +11,7 @@ This class only decides *when* to refresh and makes sure concurrent requests sha
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 
 import google.auth
@@ -19,6 +20,8 @@ import google.auth.transport.requests
 import requests
 from google.auth import _helpers
 from google.auth.credentials import Credentials
+
+from . import tracing
 
 SCOPES = ["https://www.googleapis.com/auth/cloud-platform"]
 FIX_HINT = (
@@ -49,6 +52,7 @@ class TokenManager:
         self.credentials = credentials
         self.early_refresh = early_refresh  # seconds before google-auth's own stale threshold
         self.refreshes = 0
+        self.failures = 0
         self.last_error: str | None = None
         self._session = requests.Session()
         self._request = google.auth.transport.requests.Request(self._session)
@@ -80,12 +84,14 @@ class TokenManager:
         return self._inflight
 
     async def _do_refresh(self) -> str:
-        try:
-            await asyncio.to_thread(self.credentials.refresh, self._request)
-        except google.auth.exceptions.GoogleAuthError as e:
-            self.last_error = str(e)
-            log.warning("Google token refresh failed: %s", type(e).__name__)
-            raise TokenError(f"Google token refresh failed: {e}. {FIX_HINT}") from None
+        with tracing.span("token refresh"):
+            try:
+                await asyncio.to_thread(self.credentials.refresh, self._request)
+            except google.auth.exceptions.GoogleAuthError as e:
+                self.failures += 1
+                self.last_error = str(e)
+                log.warning("Google token refresh failed: %s", type(e).__name__)
+                raise TokenError(f"Google token refresh failed: {e}. {FIX_HINT}") from None
         self.refreshes += 1
         self.last_error = None
         self._schedule_background()
@@ -102,7 +108,9 @@ class TokenManager:
         if self._background:
             self._background.cancel()
         delay = until_stale - min(self.early_refresh, until_stale / 4)
-        self._background = asyncio.get_running_loop().create_task(self._refresh_later(delay))
+        # A fresh context: the later refresh belongs to no request (and to no request's trace).
+        self._background = asyncio.get_running_loop().create_task(self._refresh_later(delay),
+                                                                  context=contextvars.Context())
 
     async def _refresh_later(self, delay: float) -> None:
         await asyncio.sleep(delay)
