@@ -22,6 +22,7 @@ from .limits import BodyLimit
 from .metrics import Metrics, MetricsEndpoint
 from .ratelimit import RateLimiter, TokenCharge
 from .relay import UpstreamRelay
+from .replay import ClientReplay
 from .replies import ReplyTranslator
 from .router import ChatRouter
 from .tracing import Tracing
@@ -38,20 +39,22 @@ def make_addons(overrides: dict[str, Any] | None = None) -> list[Any]:
     relay = UpstreamRelay(config, upstreams)
     metrics = Metrics(config, vertex, relay)
     inspector = FlowInspector()
+    limiter = RateLimiter(config)
     return [
         config,
         BodyLimit(config),
         Cors(config),
+        ClientReplay(),
         ClientAuth(config),
         MetricsEndpoint(config, metrics),
         LocalEndpoints(config, vertex, relay),
-        RateLimiter(config),
+        limiter,
         relay,
         vertex,
         ChatRouter(config, vertex, relay, signatures),
         UpstreamReplyKeeper(inspector),
         ReplyTranslator(vertex, signatures),
-        TokenCharge(),
+        TokenCharge(limiter),
         Tracing(config),
         inspector,
         metrics,

@@ -14,6 +14,7 @@ from mitmproxy import http
 
 from . import paths
 from .config import Config
+from .replay import REPLAY
 from .errors import AuthenticationError, error_response, guarded
 from .settings import Settings
 
@@ -64,7 +65,7 @@ class ClientAuth:
 
     @guarded
     def request(self, flow: http.HTTPFlow) -> None:
-        if flow.response or paths.route(flow.request.path) in OPEN_PATHS:
+        if flow.response or paths.route(flow.request.path) in OPEN_PATHS or flow.metadata.get(REPLAY):
             return
         key = presented_key(flow.request)
         if not self.accepts(key):

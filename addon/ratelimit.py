@@ -22,6 +22,7 @@ from .exchange import exchange_of
 from .settings import Settings
 
 MAX_KEYS = 10_000
+RATE_KEY = "vertex_bridge.rate_key"  # the bucket key of a flow: its client key's id, or its address
 
 
 class TokenBucket:
@@ -100,11 +101,11 @@ class RateLimiter:
         if limits.requests_per_minute:
             burst = limits.burst or max(1, math.ceil(limits.requests_per_minute))
             bucket = self._bucket(self.requests, key, limits.requests_per_minute, burst)
-            flow.metadata["vertex_bridge.bucket"] = bucket
+            flow.metadata[RATE_KEY] = key  # plain values only: flows must stay serializable (mitmweb Save)
             checks.append((bucket, "requests per minute for this key"))
         if limits.tokens_per_minute:
             tokens = self._bucket(self.tokens, key, limits.tokens_per_minute, limits.tokens_per_minute)
-            flow.metadata["vertex_bridge.token_bucket"] = tokens
+            flow.metadata[RATE_KEY] = key
             if tokens.level <= 0:
                 return self._reject(flow, tokens, "tokens per minute for this key", 1.0)
         if self.everyone:
@@ -130,7 +131,7 @@ class RateLimiter:
         }
 
     def responseheaders(self, flow: http.HTTPFlow) -> None:
-        bucket = flow.metadata.get("vertex_bridge.bucket")
+        bucket = self.requests.get(flow.metadata.get(RATE_KEY, ""))
         if bucket is not None and flow.response and not flow.metadata.get("vertex_bridge.rate_limited"):
             flow.response.headers.update(self._headers(bucket))
 
@@ -143,8 +144,11 @@ class TokenCharge:
     limiter itself must run before the request is translated.
     """
 
+    def __init__(self, limiter: RateLimiter) -> None:
+        self.limiter = limiter
+
     def response(self, flow: http.HTTPFlow) -> None:
-        tokens = flow.metadata.get("vertex_bridge.token_bucket")
+        tokens = self.limiter.tokens.get(flow.metadata.get(RATE_KEY, ""))
         exchange = exchange_of(flow)
         if tokens is not None and exchange is not None and exchange.usage:
             tokens.charge(exchange.usage.get("total_tokens", 0))

@@ -260,3 +260,26 @@ def test_inspector_writes_the_summary_only_when_a_viewer_is_loaded():
     assert flow.comment == summary(flow, exchange_of(flow))
     assert flow.comment.startswith(f"{MODEL} · 5 → 7 tokens · ") and flow.comment.endswith(" ms · vertex")
     assert flow.metadata["vertex_bridge.view"]["upstream_reply"] == flow.response.content
+
+
+def test_replaying_a_chat_flow_resends_the_client_request(web, emulator):
+    client = openai.OpenAI(base_url=web.proc.url + "/v1", api_key=API_KEY, max_retries=0, timeout=30)
+    client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "replay me"}])
+    flow = web.chat_flows(1)[-1]
+    sent_before = len(emulator.log)
+    xsrf = "0123456789abcdef"  # mitmweb (tornado) wants the same XSRF token as cookie and header
+    resp = requests.post(f"{web.url}/flows/{flow['id']}/replay", timeout=10, cookies={"_mitmproxy_xsrf": xsrf},
+                         headers={**web.headers, "X-XSRFToken": xsrf})
+    assert resp.status_code == 200, resp.text
+    entry = emulator.wait_until(lambda: len(emulator.log) > sent_before and emulator.log[-1], timeout=10)
+    assert entry["status"] == 200, "the replay went through the whole path, translation included"
+    assert entry["body"]["contents"][0]["parts"][0]["text"] == "replay me"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        replayed = next(f for f in web.get("/flows") if f["id"] == flow["id"])
+        if replayed.get("response") and replayed["response"]["timestamp_end"] != flow["response"]["timestamp_end"]:
+            break
+        time.sleep(0.05)
+    assert replayed["response"]["status_code"] == 200
+    reply = json.loads(web.content(flow["id"], "response", "Raw")["text"])
+    assert "replay me" in reply["choices"][0]["message"]["content"]
