@@ -11,13 +11,37 @@ import logging
 from mitmproxy import http
 
 from .config import Config
-from .exchange import exchange_of
+from .exchange import Exchange, exchange_of
 
 log = logging.getLogger("vertex_bridge.access")
 
 
 def _ms(start: float, end: float) -> float | None:
     return round((end - start) * 1000, 2) if start and end else None
+
+
+PREVIEW = 300  # characters of prompt and reply text logged with log_bodies
+
+
+def _clip(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= PREVIEW else text[:PREVIEW] + "…"
+
+
+def prompt_preview(exchange: Exchange) -> str:
+    """The last message's text (what the user just asked), never headers or keys."""
+    content = exchange.request.messages[-1].content
+    if isinstance(content, list):
+        content = " ".join(getattr(part, "text", None) or "" for part in content)
+    return _clip(content or "")
+
+
+def reply_preview(exchange: Exchange) -> str:
+    return _clip(exchange.stream.text if exchange.stream is not None else exchange.reply_text)
+
+
+def _text_value(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, str) and (" " in value or not value) else str(value)
 
 
 class AccessLog:
@@ -56,8 +80,10 @@ class AccessLog:
             )
         if error:
             record["error"] = error
+        if exchange is not None and self.config.settings.log_bodies:
+            record.update(prompt=prompt_preview(exchange), reply=reply_preview(exchange))
         record = {k: v for k, v in record.items() if v is not None}
         if self.config.settings.log_format == "json":
             log.info(json.dumps(record))
         else:
-            log.info(" ".join(f"{k}={v}" for k, v in record.items()))
+            log.info(" ".join(f"{k}={_text_value(v)}" for k, v in record.items()))

@@ -36,6 +36,7 @@ class Exchange:
     # The client's request as it arrived, before the router rewrote the flow (addon.flowview shows it).
     client_headers: http.Headers | None = field(default=None, repr=False)  # holds the client's key
     client_body: bytes = field(default=b"", repr=False)
+    reply_text: str = field(default="", repr=False)  # the answer of a unary reply (streams: stream.text)
     span: Any = field(default=None, repr=False)  # the request's OpenTelemetry span (addon.tracing)
 
     def spend(self, since: float) -> float:

@@ -123,4 +123,5 @@ class ReplyTranslator:
         reply = to_openai_response(vertex_reply, exchange.reply, self.signatures)
         exchange.usage = reply.get("usage")
         exchange.finish_reason = (reply.get("choices") or [{}])[0].get("finish_reason")
+        exchange.reply_text = ((reply.get("choices") or [{}])[0].get("message") or {}).get("content") or ""
         response.content = json.dumps(reply).encode()

@@ -223,3 +223,24 @@ def test_bodies_above_10_mb_work_up_to_the_limit(client, emulator):
     assert "what is in this picture" in reply.choices[0].message.content
     part = last_request(emulator)["body"]["contents"][0]["parts"][1]
     assert part["inlineData"]["mimeType"] == "image/png" and len(part["inlineData"]["data"]) == len(image)
+
+
+def test_json_log_lines_and_opt_in_bodies(emulator, service_account):
+    from conftest import proxy_env
+    from proxy_process import ProxyProcess
+
+    env = proxy_env(emulator, service_account, VERTEX_BRIDGE_LOG_FORMAT="json", VERTEX_BRIDGE_LOG_BODIES="true")
+    proc = ProxyProcess(env).wait_ready()
+    try:
+        client = openai.OpenAI(base_url=proc.url + "/v1", api_key=API_KEY, max_retries=0)
+        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "log this prompt"}])
+        list(client.chat.completions.create(model=MODEL, stream=True,
+                                            messages=[{"role": "user", "content": "and this stream"}]))
+        lines = [json.loads(line.split("] ", 1)[1]) for line in proc.output().splitlines()
+                 if '"path": "/v1/chat/completions"' in line]
+        unary, stream = lines[-2], lines[-1]
+        assert unary["prompt"] == "log this prompt" and "log this prompt" in unary["reply"]
+        assert stream["stream"] is True and "and this stream" in stream["reply"]
+        assert unary["key"].startswith("k-") and API_KEY not in proc.output()
+    finally:
+        proc.stop()
