@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import report
+from . import experiments, report
 
 INTRO = """\
 # Benchmarks
@@ -73,8 +73,12 @@ SECTIONS = (
      "TCP connection to the proxy each time."),
     ("Self-reported overhead", "selfreport", ""),
     ("Optimizations tried: variants of the proxy", "variants", "Each variant runs next to the default lean "
-     "runner in the same rounds. quiet: access log off (`--set termlog_verbosity=warn`); uvloop: the same "
-     "runner on uvloop's event loop; workers: `vertex-bridge --workers 2` (SO_REUSEPORT)."),
+     "runner in the same rounds, and both are also loaded at the same time ('both at once'): they then share "
+     "the machine equally, so the ratio of their request rates is the ratio of their efficiency even on a busy "
+     "machine (the most trustworthy line; for `workers` it shows what a second process brings). quiet: access "
+     "log off (`--set termlog_verbosity=warn`); uvloop: the same runner on uvloop's event loop; workers: "
+     "`vertex-bridge --workers 2` (SO_REUSEPORT); tree=PATH: the lean runner from another checkout with a "
+     "change to try (`scripts/bench --variants tree=PATH`)."),
     ("Optimizations tried: the translation steps in isolation", "micro", "In-process, best of 3, µs per "
      "call. The proxy parses each body once (pydantic_core.from_json, then model_validate)."),
     ("Where the time goes", "profile", ""),
@@ -97,6 +101,7 @@ def render(results: dict, args: str = "") -> str:
         if not body:
             continue
         parts.append(f"## {title}\n\n" + (explanation + "\n\n" if explanation else "") + body)
+    parts.append("## Changes to the addon, tried side by side\n\n" + experiments.render())
     if results.get("findings"):
         parts.append("## Findings\n\n" + "\n".join(f"- {f}" for f in results["findings"]))
     parts.append(HOW)

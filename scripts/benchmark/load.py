@@ -70,6 +70,24 @@ class Load:
         return summarize(result.latencies_ms, errors=result.errors, seconds=result.seconds,
                          overhead_ms=result.overhead_ms)
 
+    def measure_together(self, targets: list[Target], concurrency: int, seconds: float) -> dict[str, Summary]:
+        """Load every target at the same time: each gets the same share of a busy machine, so the ratio of
+        their request rates is the ratio of their efficiency, whatever else the machine is doing."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        if not self.wrk:
+            async def both():
+                import asyncio
+
+                return await asyncio.gather(*(aclient.closed_loop(t, concurrency, seconds) for t in targets))
+
+            results = aclient.run(both())
+            return {t.name: summarize(r.latencies_ms, errors=r.errors, seconds=r.seconds, overhead_ms=r.overhead_ms)
+                    for t, r in zip(targets, results)}
+        with ThreadPoolExecutor(len(targets)) as pool:
+            futures = {t.name: pool.submit(self._wrk, t, concurrency, seconds, False) for t in targets}
+            return {name: future.result() for name, future in futures.items()}
+
     def count(self, target: Target, concurrency: int, requests: int) -> Summary:
         """About `requests` requests (for memory growth), with the asyncio client's exact count."""
         result = aclient.run(aclient.closed_loop(target, concurrency, 3600, max_requests=requests))

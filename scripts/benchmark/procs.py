@@ -36,9 +36,9 @@ def http_json(url: str, body: dict | None = None, timeout: float = 5.0) -> dict 
         return json.loads(response.read())
 
 
-def _env(extra: dict[str, str]) -> dict[str, str]:
+def _env(extra: dict[str, str], root: Path = ROOT) -> dict[str, str]:
     env = {**os.environ, "NO_GCE_CHECK": "true", "PYTHONUNBUFFERED": "1", **extra}
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "scripts"), env.get("PYTHONPATH", "")])
+    env["PYTHONPATH"] = os.pathsep.join([str(root), str(root / "scripts"), env.get("PYTHONPATH", "")])
     return env
 
 
@@ -48,13 +48,14 @@ class Process:
     name = "process"
     ready_path = "/health"
 
-    def __init__(self, cmd: list[str], env: dict[str, str], port: int, workdir: Path, name: str) -> None:
+    def __init__(self, cmd: list[str], env: dict[str, str], port: int, workdir: Path, name: str,
+                 root: Path = ROOT) -> None:
         self.name, self.port = name, port
         self.url = f"http://127.0.0.1:{port}"
-        self.log_path = workdir / f"{name}.log"
+        self.log_path = workdir / f"{name.replace('/', '_')}.log"
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(cmd, env=_env(env), stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(cmd, env=_env(env, root), stdout=self._log, stderr=subprocess.STDOUT,
+                                     cwd=root, start_new_session=True)
 
     @property
     def pid(self) -> int:
@@ -74,9 +75,22 @@ class Process:
             time.sleep(0.1)
         raise RuntimeError(f"{self.name} not ready after {timeout:.0f}s; see {self.log_path}")
 
+    def wait_log(self, text: str, count: int, timeout: float = 60.0) -> "Process":
+        """Wait until `text` appears `count` times in the output (e.g. every worker listening)."""
+        deadline = time.monotonic() + timeout
+        while self.log_text().count(text) < count:
+            if time.monotonic() > deadline or self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name}: {text!r} seen fewer than {count} times; see {self.log_path}")
+            time.sleep(0.1)
+        return self
+
     def rss_mb(self) -> float:
         """Resident memory of the process and its children, in MB."""
         return sum(_rss_kb(pid) for pid in [self.pid, *_children(self.pid)]) / 1024
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the process and its children so far."""
+        return sum(_cpu_ticks(pid) for pid in [self.pid, *_children(self.pid)]) / os.sysconf("SC_CLK_TCK")
 
     def log_text(self) -> str:
         self._log.flush()
@@ -128,24 +142,31 @@ class Emulator(Process):
 
 
 def proxy(kind: str, emulator: Emulator, workdir: Path, workers: int = 2) -> Process:
-    """The proxy in one of its forms: lean, mitmdump, workers, uvloop, quiet (access log off)."""
+    """The proxy in one of its forms: lean, mitmdump, workers, uvloop, quiet (access log off), or
+    `tree=PATH`: the lean runner from another checkout (to compare a change side by side)."""
     port = free_port()
+    root = ROOT
+    if kind.startswith("tree="):
+        root = Path(kind.removeprefix("tree=")).resolve()
     env = {"GOOGLE_APPLICATION_CREDENTIALS": str(emulator.sa_file), "VERTEX_BRIDGE_VERTEX_BASE_URL": emulator.url,
            "GOOGLE_CLOUD_PROJECT": PROJECT, "VERTEX_BRIDGE_API_KEYS": API_KEY}
     lean = [sys.executable, "-m", "addon.cli", "--port", str(port)]
     if kind == "mitmdump":
         env["VERTEX_BRIDGE_LISTEN_PORT"] = str(port)
-        cmd = [str(Path(sys.executable).with_name("mitmdump")), "-s", str(ROOT / "addon" / "vertex_bridge.py")]
+        cmd = [str(Path(sys.executable).with_name("mitmdump")), "-s", str(root / "addon" / "vertex_bridge.py")]
     elif kind == "workers":
         cmd = [*lean, "--workers", str(workers)]
     elif kind == "uvloop":
-        cmd = [sys.executable, "-c", "import sys, uvloop; uvloop.install(); from addon.cli import main; "
-               "sys.argv[0] = 'vertex-bridge'; sys.exit(main(sys.argv[1:]))", "--port", str(port)]
+        # mitmproxy 12 installs asyncio's eager task factory, which uvloop's create_task cannot call
+        # (TypeError: unexpected keyword argument 'eager_start'): the variant runs without it.
+        cmd = [sys.executable, "-c", "import contextlib, sys, uvloop; from mitmproxy.utils import asyncio_utils; "
+               "asyncio_utils.set_eager_task_factory = contextlib.nullcontext; uvloop.install(); "
+               "from addon.cli import main; sys.exit(main(sys.argv[1:]))", "--port", str(port)]
     elif kind == "quiet":
         cmd = [*lean, "--set", "termlog_verbosity=warn"]
     else:
         cmd = lean
-    return Process(cmd, env, port, workdir, kind)
+    return Process(cmd, env, port, workdir, kind, root)
 
 
 class LiteLLM(Process):
@@ -195,6 +216,14 @@ def _children(pid: int) -> list[int]:
         found += [int(k) for k in kids]
         frontier += [int(k) for k in kids]
     return found
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime, stime
 
 
 def _rss_kb(pid: int) -> int:

@@ -37,7 +37,7 @@ def record(pid: int, seconds: float, out: Path, rate: int = 200) -> bool:
     if tool is None:
         return False
     cmd = [tool, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", str(rate),
-           "--format", "raw", "--nonblocking", "--output", str(out)]
+           "--format", "raw", "--output", str(out)]
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60)
     return done.returncode == 0 and out.exists()
 

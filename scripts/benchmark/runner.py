@@ -33,7 +33,7 @@ class Plan:
     concurrency: tuple[int, ...] = (16, 64)
     delays_ms: tuple[int, ...] = (0, 20)
     streams: int = 10  # sequential streams for time to first token and gaps
-    ramp: tuple[int, ...] = (50, 100, 150, 200, 300, 400)
+    ramp: tuple[int, ...] = (25, 50, 100, 150, 200, 300)
     memory_streams: int = 200
     soak_requests: int = 20_000
     variants: tuple[str, ...] = ("quiet", "uvloop", "workers")
@@ -42,18 +42,22 @@ class Plan:
     profile: bool = True
     micro: bool = True
     wrk: bool = True
+    stream_chunks: int = 64  # per stream, paced at CHUNK_INTERVAL_MS
+    reuse_requests: int = 400
+    skip: tuple[str, ...] = ()  # steps left out of this plan
 
 
 PLANS = {
-    "full": Plan("full", seconds=5, rounds=2),
-    "quick": Plan("quick", seconds=2, rounds=1, streams=3, ramp=(50, 100, 200), soak_requests=4_000,
+    "full": Plan("full", seconds=2, rounds=5),
+    "quick": Plan("quick", seconds=1, rounds=3, streams=3, ramp=(25, 50, 100, 200), soak_requests=4_000,
                   variants=("workers",), profile=False),
     "smoke": Plan("smoke", seconds=0.5, rounds=1, sizes=("small",), concurrency=(4,), delays_ms=(0,), streams=1,
                   ramp=(4,), memory_streams=4, soak_requests=200, variants=(), mitmdump=False, litellm=False,
-                  profile=False, micro=False, wrk=False),
+                  profile=False, micro=False, wrk=False, stream_chunks=8, reuse_requests=100, skip=("close",)),
 }
 
-STREAM_CHUNKS, CHUNK_INTERVAL_MS = 64, 20
+CHUNK_INTERVAL_MS = 20
+WORKERS = 2
 
 
 @dataclass
@@ -67,6 +71,7 @@ class Run:
     token: str = ""
 
     def __post_init__(self) -> None:
+        self._t0 = time.monotonic()
         self.load = Load(self.workdir, prefer_wrk=self.plan.wrk)
         self.results.update(plan=self.plan.name, tool=self.load.tool, machine=procs.machine(),
                             started=time.strftime("%Y-%m-%d %H:%M:%S %Z"), load_before=os.getloadavg())
@@ -100,8 +105,37 @@ class Run:
             self.note(f"LiteLLM did not start ({e}); it is not compared.")
             service.stop()
             return
+        problem = self._verify_litellm(service)
+        if problem:
+            self.note(f"LiteLLM started but did not reach the emulator ({problem}); it is not compared.")
+            service.stop()
+            return
         self.services[LITELLM] = service
-        self.log(f"LiteLLM {self.results['litellm_version']} ready")
+        self.log(f"LiteLLM {self.results['litellm_version']} ready; a request through it reached the emulator")
+
+    def _verify_litellm(self, service: procs.Process) -> str | None:
+        """One request through LiteLLM with the emulator's request log on: a 200, and the emulator saw it."""
+        import urllib.request
+
+        self.emulator.configure(fast=False)
+        try:
+            request = urllib.request.Request(
+                service.url + "/v1/chat/completions", data=b'{"model": "gemini-2.5-flash", "messages": '
+                b'[{"role": "user", "content": "bench check"}]}',
+                headers={"content-type": "application/json", "authorization": f"Bearer {procs.API_KEY}"})
+            with urllib.request.urlopen(request, timeout=60) as response:
+                status, reply = response.status, response.read()
+            entries = procs.http_json(self.emulator.url + "/_emulator/log")
+        except OSError as e:
+            return f"{type(e).__name__}: {e}"
+        finally:
+            self.emulator.configure(fast=True)
+        seen = [e for e in entries if "litellm" in str(e.get("headers", {}).get("User-Agent", "")).lower()
+                and e.get("status") == 200]
+        if status != 200 or not seen or b"bench check" not in reply:
+            return f"status {status}, {len(seen)} matching emulator log entries"
+        self.results["litellm_check"] = {"status": status, "emulator_path": seen[-1]["path"]}
+        return None
 
     def start_variant(self, kind: str) -> procs.Process | None:
         if kind == "uvloop" and not _importable("uvloop"):
@@ -110,9 +144,11 @@ class Run:
         if kind == "workers" and not _supports_workers():
             self.note("this vertex-bridge has no --workers option: the workers variant was skipped.")
             return None
-        service = procs.proxy(kind, self.emulator, self.workdir)
+        service = procs.proxy(kind, self.emulator, self.workdir, workers=WORKERS)
         try:
-            return service.wait_ready()
+            service.wait_ready()
+            # Connections are spread when they are opened: every worker must listen before load starts.
+            return service.wait_log("listening at", WORKERS) if kind == "workers" else service
         except RuntimeError as e:
             self.note(f"variant {kind} did not start: {e}")
             service.stop()
@@ -145,19 +181,47 @@ class Run:
         self.emulator.configure(**{"delay_ms": 0, "stream_chunks": 3, "chunk_interval_ms": 0, **config})
 
     def measure_rounds(self, targets: list[Target], concurrency: int, seconds: float | None = None,
-                       close: bool = False) -> dict[str, Summary]:
-        """Each target measured `rounds` times, interleaved; per target the round with the median p50."""
+                       close: bool = False, processes: dict[str, procs.Process] | None = None,
+                       rounds: int | None = None) -> dict[str, Summary]:
+        """Each target measured `rounds` times, interleaved round by round; per target the medians.
+
+        The server's CPU time per request is taken from /proc around each round.
+        """
         seconds = seconds or self.plan.seconds
+        processes = {DIRECT: self.emulator, **self.services, **(processes or {})}
         runs: dict[str, list[Summary]] = {t.name: [] for t in targets}
-        for _ in range(self.plan.rounds):
+        for _ in range(min(rounds or self.plan.rounds, self.plan.rounds)):
             for target in targets:
-                runs[target.name].append(self.load.measure(target, concurrency, seconds, close))
+                process = processes.get(target.name)
+                cpu = process.cpu_seconds() if process else math.nan
+                summary = self.load.measure(target, concurrency, seconds, close)
+                if process and summary.count:
+                    summary.cpu_ms = (process.cpu_seconds() - cpu) * 1000 / summary.count
+                runs[target.name].append(summary)
+        return {name: _median_run(summaries) for name, summaries in runs.items()}
+
+    def measure_together(self, targets: list[Target], concurrency: int, seconds: float,
+                         processes: dict[str, procs.Process] | None = None) -> dict[str, Summary]:
+        """All targets loaded at once, in rounds that alternate which starts first; medians per target.
+
+        Sharing the machine at the same moment, their CPU time per request compares their efficiency
+        whatever else the machine is doing."""
+        processes = {DIRECT: self.emulator, **self.services, **(processes or {})}
+        runs: dict[str, list[Summary]] = {t.name: [] for t in targets}
+        for i in range(max(self.plan.rounds, 2)):
+            order = targets if i % 2 == 0 else targets[::-1]
+            cpu = {t.name: processes[t.name].cpu_seconds() for t in order if t.name in processes}
+            got = self.load.measure_together(order, concurrency, seconds)
+            for name, summary in got.items():
+                if name in cpu and summary.count:
+                    summary.cpu_ms = (processes[name].cpu_seconds() - cpu[name]) * 1000 / summary.count
+                runs[name].append(summary)
         return {name: _median_run(summaries) for name, summaries in runs.items()}
 
     # -- reporting helpers ------------------------------------------------------------------------
 
     def log(self, message: str) -> None:
-        print(f"[bench] {message}", file=sys.stderr, flush=True)
+        print(f"[bench +{time.monotonic() - self._t0:4.0f}s] {message}", file=sys.stderr, flush=True)
 
     def note(self, message: str) -> None:
         self.notes.append(message)
@@ -165,13 +229,14 @@ class Run:
 
 
 def _median_run(summaries: list[Summary]) -> Summary:
-    valid = [s for s in summaries if not math.isnan(s.p50)] or summaries
-    middle = sorted(valid, key=lambda s: s.p50)[(len(valid) - 1) // 2]
-    rates = [s.rps for s in valid if not math.isnan(s.rps)]
-    if rates:
-        middle.rps = statistics.median(rates)
-    middle.errors = sum(s.errors for s in summaries)
-    return middle
+    """Each figure's median over the rounds (robust to a round hit by other work), counts summed."""
+    def median(field: str) -> float:
+        values = [getattr(s, field) for s in summaries if not math.isnan(getattr(s, field))]
+        return statistics.median(values) if values else math.nan
+
+    return Summary(count=sum(s.count for s in summaries), errors=sum(s.errors for s in summaries),
+                   p50=median("p50"), p99=median("p99"), mean=median("mean"), max=max(s.max for s in summaries),
+                   rps=median("rps"), overhead_p50=median("overhead_p50"), cpu_ms=median("cpu_ms"))
 
 
 def _importable(module: str) -> bool:

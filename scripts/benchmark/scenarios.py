@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from . import bodies, procs
+from . import aclient, bodies, procs, streams
 from .runner import BRIDGE, DIRECT, Run
 from .stats import growth_per, percentile
 
@@ -13,7 +13,7 @@ def warm_up(run: Run) -> None:
     """A few requests to every target, so first-use costs (imports, tokens, connections) are not timed."""
     body = bodies.build("small")
     for name in run.compared:
-        summary = run.load.measure(run.target(name, body), 2, 1.0)
+        summary = run.load.measure(run.target(name, body), 2, min(1.0, run.plan.seconds))
         if summary.count == 0 or summary.errors >= summary.count:
             raise RuntimeError(f"{name} answers no requests; see the logs in {run.workdir}")
 
@@ -54,23 +54,33 @@ def variants(run: Run) -> None:
             continue
         try:
             run.log(f"variant {kind}")
-            for concurrency in run.plan.concurrency:
+            # 64 connections matter for a second process; for the rest 16 says the same.
+            for concurrency in run.plan.concurrency if kind == "workers" else run.plan.concurrency[:1]:
                 targets = [run.target(BRIDGE, body), run.target(kind, body, service)]
-                summaries = run.measure_rounds(targets, concurrency)
+                summaries = run.measure_rounds(targets, concurrency, processes={kind: service}, rounds=3)
                 out.setdefault(kind, {})[f"c{concurrency}"] = {n: s.as_dict() for n, s in summaries.items()}
-            c1 = run.measure_rounds([run.target(BRIDGE, body), run.target(kind, body, service)], 1)
-            out[kind]["c1"] = {n: s.as_dict() for n, s in c1.items()}
+            sizes = ((("c1", "small"), ("c1 medium", "medium"), ("c1 cursor", "cursor")) if kind.startswith("tree=")
+                     else (("c1", "small"),))
+            for key, size in sizes:
+                sized = bodies.build(size)
+                c1 = run.measure_rounds([run.target(BRIDGE, sized), run.target(kind, sized, service)], 1,
+                                        processes={kind: service}, rounds=3)
+                out[kind][key] = {n: s.as_dict() for n, s in c1.items()}
+            together = run.measure_together([run.target(BRIDGE, body), run.target(kind, body, service)], 16,
+                                            max(run.plan.seconds, 2), processes={kind: service})
+            out[kind]["together"] = {n: s.as_dict() for n, s in together.items()}
             out[kind]["rss_mb"] = service.rss_mb()
         finally:
             service.stop()
 
 
-def upstream_reuse(run: Run, requests: int = 400) -> None:
+def upstream_reuse(run: Run) -> None:
     """New upstream connections per request, from TIME_WAIT/ESTABLISHED sockets to the emulator's port.
 
     Run first, while the emulator's port has no closed connections in TIME_WAIT yet.
     """
     body = bodies.build("small")
+    requests = run.plan.reuse_requests
     run.upstream()
     out = run.results.setdefault("reuse", {})
     for close in (False, True):
@@ -83,6 +93,13 @@ def upstream_reuse(run: Run, requests: int = 400) -> None:
         key = "connection_close" if close else "keep_alive"
         out[key] = {"requests": result.count, "upstream_connections": opened,
                     "per_request": opened / result.count if result.count else float("nan")}
+    before = procs.tcp_states(run.emulator.port)
+    got = aclient.run(streams.sequential(run.target(BRIDGE, bodies.streaming_body()), streams.OPENAI_CONTENT, 20))
+    after = procs.tcp_states(run.emulator.port)
+    opened = (after.get("TIME_WAIT", 0) - before.get("TIME_WAIT", 0)
+              + max(after.get("ESTABLISHED", 0) - before.get("ESTABLISHED", 0), 0) / 2)
+    out["streams_keep_alive"] = {"requests": sum(s.ok for s in got), "upstream_connections": opened,
+                                 "per_request": opened / max(len(got), 1)}
 
 
 def connection_close(run: Run) -> None:
@@ -94,8 +111,8 @@ def connection_close(run: Run) -> None:
     for concurrency in (1, 16):
         run.log(f"Connection: close at concurrency {concurrency}")
         targets = [run.target(n, body) for n in names]
-        keep = run.measure_rounds(targets, concurrency, seconds=min(run.plan.seconds, 3))
-        close = run.measure_rounds(targets, concurrency, seconds=min(run.plan.seconds, 3), close=True)
+        keep = run.measure_rounds(targets, concurrency, seconds=1, rounds=3)
+        close = run.measure_rounds(targets, concurrency, seconds=1, rounds=3, close=True)
         out[f"c{concurrency}"] = {n: {"keep_alive": keep[n].as_dict(), "close": close[n].as_dict()} for n in names}
 
 

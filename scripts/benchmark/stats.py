@@ -32,6 +32,7 @@ class Summary:
     max: float = math.nan
     rps: float = math.nan
     overhead_p50: float = math.nan  # the proxy's own x-vertex-bridge-overhead-ms, when it sent one
+    cpu_ms: float = math.nan  # the server's CPU time per request (robust to a busy machine)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 from . import aclient, bodies, streams
-from .runner import CHUNK_INTERVAL_MS, DIRECT, LITELLM, STREAM_CHUNKS, Run
+from .runner import CHUNK_INTERVAL_MS, DIRECT, LITELLM, Run
 
 DELAY_LIMIT_MS = 50.0
 
@@ -19,7 +19,7 @@ def _pattern(name: str):
 
 
 def first_token_and_gaps(run: Run) -> None:
-    run.upstream(stream_chunks=STREAM_CHUNKS, chunk_interval_ms=CHUNK_INTERVAL_MS)
+    run.upstream(stream_chunks=run.plan.stream_chunks, chunk_interval_ms=CHUNK_INTERVAL_MS)
     body = bodies.streaming_body()
     out = run.results.setdefault("streaming", {})
     collected: dict[str, list[streams.Stream]] = {name: [] for name in run.compared}
@@ -33,7 +33,9 @@ def first_token_and_gaps(run: Run) -> None:
 
 
 def held_streams(run: Run) -> None:
-    run.upstream(stream_chunks=STREAM_CHUNKS, chunk_interval_ms=CHUNK_INTERVAL_MS)
+    """Streams 2.5× as long, started over a second, judged while all are open; a failed step is tried
+    once more (one stall of the shared machine should not decide it), and both tries are reported."""
+    run.upstream(stream_chunks=run.plan.stream_chunks * 5 // 2, chunk_interval_ms=CHUNK_INTERVAL_MS)
     body = bodies.streaming_body()
     out = run.results.setdefault("held", {})
     for name in run.compared:
@@ -41,11 +43,14 @@ def held_streams(run: Run) -> None:
         for count in run.plan.ramp:
             if name == LITELLM and count > 100:
                 break  # LiteLLM falls over long before; spare the run the wait
-            got = aclient.run(streams.concurrent(run.target(name, body), _pattern(name), count))
-            result = streams.held(got, CHUNK_INTERVAL_MS)
-            steps.append(vars(result))
-            run.log(f"held streams, {name}: {count} -> worst delay {result.worst_delay_ms:.0f} ms, "
-                    f"{result.ok}/{count} complete")
+            for attempt in (1, 2):
+                got = aclient.run(streams.concurrent(run.target(name, body), _pattern(name), count, spread_s=1.0))
+                result = streams.held(got, CHUNK_INTERVAL_MS)
+                steps.append({**vars(result), "try": attempt})
+                run.log(f"held streams, {name}: {count} -> worst delay {result.worst_delay_ms:.0f} ms, "
+                        f"{result.ok}/{count} complete (try {attempt})")
+                if result.passed(DELAY_LIMIT_MS):
+                    break
             if not result.passed(DELAY_LIMIT_MS):
                 break
             best = count
@@ -55,7 +60,7 @@ def held_streams(run: Run) -> None:
 
 def memory_at_streams(run: Run) -> None:
     count = run.plan.memory_streams
-    run.upstream(stream_chunks=STREAM_CHUNKS, chunk_interval_ms=CHUNK_INTERVAL_MS)
+    run.upstream(stream_chunks=run.plan.stream_chunks, chunk_interval_ms=CHUNK_INTERVAL_MS)
     body = bodies.streaming_body()
     out = run.results.setdefault("memory_streams", {"count": count})
     for name, service in run.services.items():
