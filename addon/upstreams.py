@@ -152,7 +152,11 @@ class Upstreams:
                 if status == 200:
                     opened = Opened(target, response, attempt)
                     if not exchange.call.stream:
-                        opened.body = await response.read()
+                        try:
+                            opened.body = await self._read_body(target, response)
+                        except TranslatorError as e:
+                            target.breaker.failure()
+                            return Failed(e.status, e.to_openai(), target=target.name), attempt
                         if (target.format == VERTEX and not malformed_retried
                                 and is_malformed_call(_json(opened.body))):
                             malformed_retried = True
@@ -176,6 +180,16 @@ class Upstreams:
             attempt += 1
             exchange.notes.append(f"retry {attempt} on {target.name}")
             await asyncio.sleep(wait)
+
+    async def _read_body(self, target: Target, response: aiohttp.ClientResponse) -> bytes:
+        idle = self.config.settings.idle_timeout
+        try:
+            return await asyncio.wait_for(response.read(), timeout=idle)
+        except TimeoutError:
+            response.close()
+            raise UpstreamTimeoutError(f"{target.name}'s reply stalled for {idle:g} s (setting idle_timeout).") from None
+        except aiohttp.ClientError as e:
+            raise UpstreamUnreachableError(f"{target.name}'s reply broke off: {type(e).__name__}.") from None
 
     async def _send(self, target: Target, exchange: Exchange, vertex_path: str, body: bytes) -> aiohttp.ClientResponse:
         s = self.config.settings
