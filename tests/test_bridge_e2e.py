@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import openai
 import pytest
@@ -236,9 +237,14 @@ def test_json_log_lines_and_opt_in_bodies(emulator, service_account):
         client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "log this prompt"}])
         list(client.chat.completions.create(model=MODEL, stream=True,
                                             messages=[{"role": "user", "content": "and this stream"}]))
-        lines = [json.loads(line.split("] ", 1)[1]) for line in proc.output().splitlines()
-                 if '"path": "/v1/chat/completions"' in line]
-        unary, stream = lines[-2], lines[-1]
+        def chat_lines():
+            return [json.loads(line.split("] ", 1)[1]) for line in proc.output().splitlines()
+                    if '"path": "/v1/chat/completions"' in line]
+
+        deadline = time.monotonic() + 10  # a stream's line is written just after its last byte went out
+        while len(chat_lines()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        unary, stream = chat_lines()[-2:]
         assert unary["prompt"] == "log this prompt" and "log this prompt" in unary["reply"]
         assert stream["stream"] is True and "and this stream" in stream["reply"]
         assert unary["key"].startswith("k-") and API_KEY not in proc.output()
