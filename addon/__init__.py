@@ -11,7 +11,7 @@ from typing import Any
 
 from translators.signatures import SignatureStore
 
-from . import error_pages
+from . import error_pages, speedups
 from .access_log import AccessLog
 from .auth import ClientAuth
 from .config import Config
@@ -32,6 +32,7 @@ from .vertex import VertexUpstream
 
 def make_addons(overrides: dict[str, Any] | None = None) -> list[Any]:
     error_pages.install()
+    speedups.install()
     config = Config(overrides)
     vertex = VertexUpstream(config)
     signatures = SignatureStore()
