@@ -60,4 +60,5 @@ def make_addons(overrides: dict[str, Any] | None = None) -> list[Any]:
         inspector,
         metrics,
         AccessLog(config),
+        speedups.GcFreeze(),
     ]

@@ -14,8 +14,8 @@ from mitmproxy import http
 
 from . import paths
 from .config import Config
-from .replay import REPLAY
 from .errors import AuthenticationError, error_response, guarded
+from .replay import REPLAY
 from .settings import Settings
 
 log = logging.getLogger("vertex_bridge")

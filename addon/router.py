@@ -7,9 +7,9 @@ mitmweb shows exactly what is sent. The flow then goes through the in-process up
 
 from __future__ import annotations
 
-import json
 import time
 
+import pydantic_core
 from mitmproxy import http
 
 from translators.context import ResponseContext, TranslationOptions
@@ -91,4 +91,4 @@ class ChatRouter:
         )
         request.headers[EXCHANGE_HEADER] = flow.id
         self.relay.expect(flow.id, exchange)
-        request.content = json.dumps(exchange.call.body, separators=(",", ":"), ensure_ascii=False).encode()
+        request.content = pydantic_core.to_json(exchange.call.body)  # compact UTF-8; 5x json.dumps on 250 kB

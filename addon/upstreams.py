@@ -158,6 +158,7 @@ class Upstreams:
                             target.breaker.failure()
                             return Failed(e.status, e.to_openai(), target=target.name), attempt
                         if (target.format == VERTEX and not malformed_retried
+                                and b"MALFORMED_FUNCTION_CALL" in opened.body  # parse only when it may be
                                 and is_malformed_call(_json(opened.body))):
                             malformed_retried = True
                             exchange.notes.append("MALFORMED_FUNCTION_CALL: retried once")

@@ -27,10 +27,11 @@ def _bars(ax, groups: list[str], series: dict[str, list[float]], unit: str, log:
     ax.set_xticks(range(len(groups)), groups, fontsize=8)
     ax.set_ylabel(unit, fontsize=8)
     if log:
-        from matplotlib.ticker import FuncFormatter
+        from matplotlib.ticker import FuncFormatter, NullFormatter
 
         ax.set_yscale("log")
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
     ax.tick_params(axis="y", labelsize=7)
     ax.legend(fontsize=7)
 

@@ -18,7 +18,8 @@ vertex-bridge is measured side by side, in one run on one machine, against:
 
 vertex-bridge is the `vertex-bridge` command (the lean embedded mitmproxy master). Every server runs on
 127.0.0.1 and requires an API key. Targets are interleaved round by round ({rounds} round(s) of {seconds:g} s per
-figure) and the median round is kept, so noise from other work on the machine falls on all of them alike:
+figure) and each figure is the median over the rounds, so noise from other work on the machine falls on
+all of them alike:
 **ratios measured in the same run are the headline**; absolute numbers move with the machine's load.
 
 Machine: {cpus} × {cpu}, Linux {kernel}, Python {python}, mitmproxy {mitmproxy}, aiohttp {aiohttp},

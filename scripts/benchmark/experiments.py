@@ -34,7 +34,8 @@ EXPERIMENTS = (
      "250 kB body: CPU per request −22 %, requests/s +25 %, p50 7.96 → 6.67 ms; in isolation 1.0–3.2 ms → "
      "0.17–0.7 ms. Small bodies: no change", "**helps large requests**: suggested"),
     ("orjson instead of json / pydantic_core", "(dependency)",
-     "250 kB body: dumps 0.11 ms vs pydantic_core 0.17–0.34 ms; loads+validate 0.40 vs 0.28–0.62 ms",
+     "250 kB body: dumps 0.05–0.11 ms vs pydantic_core 0.17–0.34 ms; loads + validate 0.21–0.40 ms vs "
+     "0.16–0.62 ms with pydantic_core.from_json (what the proxy uses)",
      "not worth a dependency: pydantic_core gets most of it"),
     ("One bundled addon dispatching to the bridge's 17 (mitmproxy walks every addon, with a context manager, "
      "for every event: ~25 % of the event loop's time in the profile)", "addon/cli.py (+ a small addon/bundle.py)",
@@ -45,11 +46,11 @@ EXPERIMENTS = (
      "4,000 medium requests at concurrency 1: slowest 71 ms → 19 ms, no gen-2 pause after start-up; "
      "throughput unchanged (within noise)", "**helps the tail** (and streams' worst gap): suggested"),
     ("uvloop (the `uvloop` variant above)", "(dependency)", "needs mitmproxy's eager task factory switched off "
-     "(uvloop rejects it); CPU per request both at once −19 %, −9 % and +2 % in three runs: at most a small, "
-     "unreliable gain", "not kept"),
+     "(uvloop rejects it); CPU per request both at once −19 %, −9 %, +2 % and −2 % in four runs: no reliable "
+     "gain", "not kept"),
     ("Access log off (the `quiet` variant above)", "addon/access_log.py",
-     "CPU per request both at once −21 %, +4 %, +2 % in three runs; −15 to −25 % at concurrency 16 each time",
-     "the log line costs up to ~15 %: worth making cheaper, not removing"),
+     "CPU per request both at once −21 %, +4 %, +2 % and +0 % in four runs",
+     "no reliable effect: the log line is not where the time goes"),
 )
 
 

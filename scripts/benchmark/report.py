@@ -47,6 +47,11 @@ def latency(results: dict) -> str:
 def throughput(results: dict) -> str:
     names = _targets(results)
     body = []
+    ceiling = max((e.get(DIRECT, {}).get("rps", 0) for e in results.get("throughput", {}).values()), default=0)
+    fastest = max((e.get(n, {}).get("rps", 0) for e in results.get("throughput", {}).values() for n in names
+                   if n != DIRECT), default=0)
+    check = (f"The load generator is not the bottleneck: against direct it reached {fmt(ceiling, digits=0)} "
+             f"requests/s, the proxies at most {fmt(fastest, digits=0)}.\n\n" if ceiling else "")
     for key, entry in results.get("throughput", {}).items():
         c, d = key[1:].split("_d")
         for name in names:
@@ -55,7 +60,7 @@ def throughput(results: dict) -> str:
                          fmt_ratio(ratio(s["rps"], entry[DIRECT]["rps"])),
                          fmt_ratio(ratio(s["rps"], entry.get(LITELLM, {}).get("rps", NAN))),
                          fmt(s.get("cpu_ms", NAN)), s["errors"]])
-    return table(["concurrency", "upstream delay", "path", "requests/s", "p50 ms", "p99 ms", "÷ direct",
+    return check + table(["concurrency", "upstream delay", "path", "requests/s", "p50 ms", "p99 ms", "÷ direct",
                   "÷ LiteLLM", "server CPU ms / request", "errors"], body)
 
 

@@ -48,7 +48,7 @@ class Plan:
 
 
 PLANS = {
-    "full": Plan("full", seconds=2, rounds=5),
+    "full": Plan("full", seconds=2, rounds=4),
     "quick": Plan("quick", seconds=1, rounds=3, streams=3, ramp=(25, 50, 100, 200), soak_requests=4_000,
                   variants=("workers",), profile=False),
     "smoke": Plan("smoke", seconds=0.5, rounds=1, sizes=("small",), concurrency=(4,), delays_ms=(0,), streams=1,
