@@ -2,7 +2,7 @@
 
 - A streamed 200 is translated chunk by chunk as it arrives: `responseheaders` installs a
   `StreamTranslator` as `flow.response.stream`, so nothing is buffered.
-- A unary reply, or any error status, is read whole and translated in `response`.
+- A unary reply, or any error status (streams included), is read whole and translated in `response`.
 - Replies the relay marks `x-vertex-bridge-format: openai` (a fallback provider's, or the relay's
   own errors) are already OpenAI-shaped and pass through untouched.
 """
@@ -18,7 +18,7 @@ from mitmproxy import http
 from translators.errors import TranslatorError, UpstreamReplyError
 from translators.response import to_openai_response
 from translators.signatures import SignatureStore
-from translators.stream import StreamTranslator, translate_stream_body
+from translators.stream import StreamTranslator
 from translators.upstream_errors import vertex_error_to_openai
 
 from .errors import error_response, guarded
@@ -112,9 +112,6 @@ class ReplyTranslator:
                 status, body, model=exchange.target.vertex_model, location=self.vertex.settings.location)
             response.status_code = status
             response.content = json.dumps(reply).encode()
-            return
-        if exchange.call.stream:
-            response.content = translate_stream_body(body, exchange.reply, self.signatures)
             return
         try:
             vertex_reply = json.loads(body)

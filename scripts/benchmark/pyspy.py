@@ -59,17 +59,23 @@ def _area(file: str) -> str:
     return "other"
 
 
+# The frame the event loop runs callbacks from: asyncio's `_run_once`, or (uvloop, whose loop is C code)
+# the `Runner.run` that called it.
+LOOP_FRAMES = ("_run_once", "Runner.run (asyncio/runners.py")
+
+
 def summarize(raw: str, top: int = 12) -> dict:
     inclusive, self_time, areas_self, areas_incl = Counter(), Counter(), Counter(), Counter()
     total = 0
     for line in raw.splitlines():
         stack, _, count = line.rstrip().rpartition(" ")
-        if not stack or not count.isdigit() or "_run_once" not in stack:
-            continue
+        names = stack.split(";")
+        marks = [i for i, f in enumerate(names) if any(m in f for m in LOOP_FRAMES)]
+        if not stack or not count.isdigit() or not marks or names[0].startswith("_bootstrap "):
+            continue  # not the event-loop thread (thread-pool workers start in threading._bootstrap)
         n = int(count)
         total += n
-        names = stack.split(";")
-        loop = max(i for i, f in enumerate(names) if "_run_once" in f)
+        loop = marks[-1]
         frames = [FRAME.match(f) for f in names[loop + 1:]]  # what the event loop ran
         frames = [(m["func"], m["file"]) for m in frames if m]
         if not frames:
