@@ -4,7 +4,6 @@ token_uri points at it, and the real proxy in a subprocess talking to it."""
 from __future__ import annotations
 
 import pytest
-
 from proxy_process import ProxyProcess
 from vertex_emulator import EmulatorServer, write_service_account
 
@@ -53,3 +52,16 @@ def client(proxy):
     import openai
 
     return openai.OpenAI(base_url=proxy.url + "/v1", api_key=API_KEY, max_retries=0, timeout=30)
+
+
+def generate_entries(emulator) -> list[dict]:
+    """The emulator's log entries for generate calls (unary and streamed), oldest first."""
+    return [e for e in emulator.log if ":generateContent" in e["path"] or ":streamGenerateContent" in e["path"]]
+
+
+def accepted(emulator) -> dict:
+    """The body of the last generate request, which the emulator's strict validation must have accepted."""
+    entries = generate_entries(emulator)
+    assert entries, "the emulator saw no generate request"
+    assert entries[-1]["status"] == 200, f"Vertex (emulator) refused the request: {entries[-1]}"
+    return entries[-1]["body"]

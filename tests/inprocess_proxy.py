@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
-import requests
-from proxy_process import free_port
+from proxy_process import free_port, wait_healthy
 
 
 class InProcessProxy:
@@ -51,17 +49,14 @@ class InProcessProxy:
 
     def start(self, timeout: float = 30.0) -> InProcessProxy:
         self._thread.start()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+
+        def check_alive() -> None:
             if self.error is not None or not self._thread.is_alive():
                 raise RuntimeError(f"in-process proxy failed: {self.error!r}")
-            try:
-                if requests.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError("in-process proxy not ready")
+
+        if not wait_healthy(self.url, check_alive, timeout):
+            raise RuntimeError("in-process proxy not ready")
+        return self
 
     def stop(self) -> None:
         if self.master is not None:

@@ -21,6 +21,21 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_healthy(url: str, check_alive, timeout: float = 30.0) -> bool:
+    """Poll `url/health` until it answers 200 (True) or `timeout` passes (False); `check_alive` raises
+    when the proxy has died, so a crash is reported at once rather than as a time-out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        check_alive()
+        try:
+            if requests.get(url + "/health", timeout=1).status_code == 200:
+                return True
+        except requests.RequestException:
+            pass
+        time.sleep(0.05)
+    return False
+
+
 class ProxyProcess:
     """A running proxy on 127.0.0.1:<free port>; its combined output goes to `self.log_path`."""
 
@@ -43,17 +58,13 @@ class ProxyProcess:
         self.proc = subprocess.Popen(cmd, env=full_env, stdout=self._log, stderr=subprocess.STDOUT, cwd=ROOT)
 
     def wait_ready(self, timeout: float = 30.0) -> "ProxyProcess":
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def check_alive() -> None:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"proxy exited with {self.proc.returncode}:\n{self.output()}")
-            try:
-                if requests.get(self.url + "/health", timeout=1).status_code == 200:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.05)
-        raise RuntimeError(f"proxy not ready after {timeout}s:\n{self.output()}")
+
+        if not wait_healthy(self.url, check_alive, timeout):
+            raise RuntimeError(f"proxy not ready after {timeout}s:\n{self.output()}")
+        return self
 
     def output(self) -> str:
         if not self._log.closed:

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 import openai
 import pytest
 import requests
-
-from conftest import API_KEY
+from conftest import API_KEY, accepted, generate_entries
 from vertex_emulator import Reply
 from vertex_emulator.signatures import BYPASS
 
@@ -62,16 +61,6 @@ def own_client(proxy):
         yield own
 
 
-def generate_entries(emulator) -> list[dict]:
-    return [e for e in emulator.log if ":generateContent" in e["path"] or ":streamGenerateContent" in e["path"]]
-
-
-def accepted(emulator) -> dict:
-    """The body of the last generate request, which the emulator's strict validation must have accepted."""
-    entries = generate_entries(emulator)
-    assert entries, "the emulator saw no generate request"
-    assert entries[-1]["status"] == 200, f"Vertex (emulator) refused the request: {entries[-1]}"
-    return entries[-1]["body"]
 
 
 def declared_names(emulator, client, tools: list[dict]) -> list[str]:

@@ -9,14 +9,14 @@ import openai
 import pytest
 import requests
 
-from conftest import API_KEY, PROJECT
+from conftest import API_KEY, PROJECT, generate_entries
 
 MODEL = "gemini-2.5-flash"
 AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 
 def last_request(emulator) -> dict:
-    generate = [e for e in emulator.log if "generateContent" in e["path"] or "streamGenerateContent" in e["path"]]
+    generate = generate_entries(emulator)
     assert generate, "the emulator saw no generate request"
     return generate[-1]
 

@@ -19,10 +19,9 @@ from pathlib import Path
 import openai
 import pytest
 import requests
-from pydantic import BaseModel
-
-from conftest import API_KEY, proxy_env
+from conftest import API_KEY, accepted, proxy_env
 from proxy_process import ProxyProcess
+from pydantic import BaseModel
 from vertex_emulator import Reply
 from vertex_emulator.signatures import BYPASS
 
@@ -80,12 +79,6 @@ def load_body(name: str, model: str = CURSOR_MODEL) -> dict:
     body["model"] = model
     return body
 
-
-def accepted(emulator) -> dict:
-    entries = [e for e in emulator.log if ":generateContent" in e["path"] or ":streamGenerateContent" in e["path"]]
-    assert entries, "the emulator saw no generate request"
-    assert entries[-1]["status"] == 200, f"Vertex (emulator) refused the request: {entries[-1]}"
-    return entries[-1]["body"]
 
 
 def post(proxy, body: dict) -> requests.Response:

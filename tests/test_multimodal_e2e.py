@@ -13,8 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import openai
 import pytest
 import requests
-
-from conftest import API_KEY
+from conftest import API_KEY, accepted
 from vertex_emulator import Reply
 
 FLASH = "gemini-2.5-flash"
@@ -44,12 +43,6 @@ def image(url: str, detail: str | None = None) -> dict:
         part["image_url"]["detail"] = detail
     return part
 
-
-def accepted(emulator) -> dict:
-    entries = [e for e in emulator.log if ":generateContent" in e["path"] or ":streamGenerateContent" in e["path"]]
-    assert entries, "the emulator saw no generate request"
-    assert entries[-1]["status"] == 200, f"Vertex (emulator) refused the request: {entries[-1]}"
-    return entries[-1]["body"]
 
 
 def user_parts(emulator) -> list[dict]:

@@ -4,13 +4,12 @@ timeouts, pings and client disconnects — openai SDK -> proxy -> emulator (and 
 from __future__ import annotations
 
 import json
-import time
 
 import openai
 import pytest
 import requests
 
-from conftest import API_KEY, proxy_env
+from conftest import API_KEY, generate_entries, proxy_env
 from fake_openai import FakeOpenAI
 from proxy_process import ProxyProcess, free_port
 from vertex_emulator import Reply
@@ -21,7 +20,7 @@ AUTH = {"Authorization": f"Bearer {API_KEY}"}
 
 
 def generate_statuses(emulator) -> list[int]:
-    return [e["status"] for e in emulator.log if "enerateContent" in e["path"]]
+    return [e["status"] for e in generate_entries(emulator)]
 
 
 @pytest.fixture(scope="module")

@@ -8,16 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import openai
 import pytest
-
-from conftest import API_KEY, proxy_env
+from conftest import API_KEY, generate_entries, proxy_env
 from proxy_process import ProxyProcess
 from vertex_emulator import EmulatorServer, write_service_account
 
 MESSAGES = [{"role": "user", "content": "hi"}]
 
-
-def generate_entries(emu):
-    return [e for e in emu.log if "enerateContent" in e["path"]]
 
 
 def token_grants(emu):
