@@ -1,8 +1,9 @@
-"""The mitmproxy side of vertex-bridge: one small addon per concern, assembled by `make_addons()`.
+"""The mitmproxy side of vertex-bridge: one small addon per concern, assembled by `make_addons()`
+and registered with mitmproxy as one addon, `Bridge` (addon.bundle), which calls them in order.
 
 Order matters: CORS preflights and size limits come before authentication, local endpoints before
-the chat route; whatever reads a finished reply (traces, the mitmweb view, metrics, the access log)
-comes after the reply translator.
+the chat route, the request's trace span before the unary upstream call; whatever reads a finished
+reply (traces, the mitmweb view, metrics, the access log) comes after the reply translator.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .access_log import AccessLog
 from .auth import ClientAuth
 from .config import Config
 from .cors import Cors
+from .direct import DirectCall
 from .endpoints import LocalEndpoints
 from .flowview import FlowInspector, UpstreamReplyKeeper
 from .limits import BodyLimit
@@ -31,6 +33,7 @@ from .vertex import VertexUpstream
 
 
 def make_addons(overrides: dict[str, Any] | None = None) -> list[Any]:
+    """The addons, in hook order (the first is the `Config`); wrap them in `Bridge` to register them."""
     error_pages.install()
     speedups.install()
     config = Config(overrides)
@@ -57,6 +60,7 @@ def make_addons(overrides: dict[str, Any] | None = None) -> list[Any]:
         ReplyTranslator(vertex, signatures),
         TokenCharge(limiter),
         Tracing(config),
+        DirectCall(upstreams),
         inspector,
         metrics,
         AccessLog(config),

@@ -10,6 +10,7 @@ import logging
 
 from mitmproxy import http
 
+from .bundle import after_reply
 from .config import Config
 from .exchange import Exchange, exchange_of
 
@@ -49,7 +50,7 @@ class AccessLog:
         self.config = config
 
     def response(self, flow: http.HTTPFlow) -> None:
-        self._log(flow, flow.response.status_code if flow.response else None, None)
+        after_reply(self._log, flow, flow.response.status_code if flow.response else None, None)
 
     def error(self, flow: http.HTTPFlow) -> None:
         self._log(flow, flow.response.status_code if flow.response else None, flow.error.msg if flow.error else None)

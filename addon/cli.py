@@ -71,9 +71,10 @@ async def _run(settings: Settings, overrides: dict[str, Any], mitm: dict[str, st
     from mitmproxy import options
 
     from . import make_addons
+    from .bundle import Bridge
 
     opts = options.Options()
-    bridge = make_addons(overrides)
+    bridge = Bridge(make_addons(overrides))
     if args.web:
         from mitmproxy.tools.web.master import WebMaster
 
@@ -81,7 +82,7 @@ async def _run(settings: Settings, overrides: dict[str, Any], mitm: dict[str, st
         opts.update(web_port=args.web_port, web_open_browser=False)
     else:
         master = lean_master(opts)
-    master.addons.add(*bridge)
+    master.addons.add(bridge)
     opts.update(
         mode=[f"reverse:{settings.base_url}@{settings.listen_host}:{settings.listen_port}"],
         connection_strategy="lazy",
@@ -96,7 +97,8 @@ async def _run(settings: Settings, overrides: dict[str, Any], mitm: dict[str, st
 
 def event_loop_factory():
     """uvloop where it is installed and works with mitmproxy's eager task factory (not with Python 3.13.0's
-    at the time of writing): about a fifth less CPU per request (docs/benchmarks.md). Else asyncio's loop."""
+    at the time of writing): from no change to a fifth less CPU per request in repeated runs
+    (docs/benchmarks.md). Else asyncio's loop."""
     try:
         import uvloop
     except ImportError:
@@ -125,7 +127,19 @@ def lean_master(opts):
     m = master.Master(opts, with_termlog=False)
     m.addons.add(termlog.TermLog(), core.Core(), proxyserver.Proxyserver(), next_layer.NextLayer(),
                  tlsconfig.TlsConfig(), errorcheck.ErrorCheck())
+    # mitmproxy re-sends every log record to all addons as the deprecated `add_log` event; only
+    # mitmproxy's console and web UIs listen to it, and neither is loaded here.
+    if legacy := getattr(m, "_legacy_log_events", None):
+        legacy.uninstall()
     return m
+
+
+def lean_logging() -> None:
+    """Skip what log records collect and the access log never prints (the Python logging HOWTO's
+    "Optimization" section): the caller's file and line, thread, process and task names."""
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
+    logging.logAsyncioTasks = False  # type: ignore[attr-defined]  (Python >= 3.12)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"vertex-bridge: serving http://{settings.listen_host}:{settings.listen_port}/v1 -> "
           f"{settings.base_url}", file=sys.stderr)
     logging.getLogger().setLevel(logging.INFO)
+    lean_logging()
     # Connection-level chatter (one line per connect/disconnect) is mitmweb's job, not the access log's.
     for noisy in ("tornado", "asyncio", "hpack", "mitmproxy.proxy.server"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -28,6 +28,14 @@ class MethodNotAllowedError(ProxyError):
     code = "method_not_allowed"
 
 
+class NotReplayableError(ProxyError):
+    """mitmweb's Replay of a chat flow that kept no client request (captured without a viewer)."""
+
+    status = 410
+    type = "invalid_request_error"
+    code = "flow_not_replayable"
+
+
 class PayloadTooLargeError(ProxyError):
     status = 413
     code = "request_too_large"

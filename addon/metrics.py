@@ -25,6 +25,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 
 from . import paths
+from .bundle import after_reply
 from .config import Config
 from .exchange import Exchange, exchange_of
 from .relay import UpstreamRelay
@@ -112,7 +113,7 @@ class Metrics:
         return model if model in self.served else OTHER
 
     def response(self, flow: http.HTTPFlow) -> None:
-        self._record(flow)
+        after_reply(self._record, flow)
 
     def error(self, flow: http.HTTPFlow) -> None:
         self._record(flow)

@@ -31,12 +31,10 @@ from translators.response import is_malformed_call
 from . import tracing
 from .config import Config
 from .exchange import Exchange
-from .upstreams import OPENAI, VERTEX, Failed, Opened, Upstreams
+from .upstreams import VERTEX, Failed, Opened, Upstreams
 
 log = logging.getLogger("vertex_bridge")
 EXCHANGE_HEADER = "x-vertex-bridge-exchange"
-FORMAT_HEADER = "x-vertex-bridge-format"
-PASSED_HEADERS = ("content-type", "retry-after")
 PING = b": ping\r\n\r\n"
 MALFORMED = "malformed"
 EVENT_ENDS = (b"\n\n", b"\r\n\r\n", b"\r\r")
@@ -115,33 +113,17 @@ class UpstreamRelay:
             return await self._whole(result)
         return await self._stream(request, exchange, result, body)
 
-    def _headers(self, opened: Opened) -> dict[str, str]:
-        headers = {k: opened.response.headers[k] for k in PASSED_HEADERS if k in opened.response.headers}
-        headers[FORMAT_HEADER] = opened.target.format
-        headers["x-vertex-bridge-upstream"] = opened.target.name
-        return headers
-
     def _failed(self, exchange: Exchange, failed: Failed) -> web.Response:
         exchange.upstream, exchange.retries = failed.target, failed.retries
-        return web.json_response(failed.body, status=failed.status,
-                                 headers={**failed.headers, FORMAT_HEADER: OPENAI})
+        return web.Response(status=failed.status, body=json.dumps(failed.body).encode(), headers=failed.reply_headers())
 
     async def _whole(self, opened: Opened) -> web.Response:
-        body = opened.body if opened.body is not None else await self._read_all(opened)
-        opened.response.release()
-        return web.Response(status=opened.response.status, body=body, headers=self._headers(opened))
-
-    async def _read_all(self, opened: Opened) -> bytes:
-        idle = self.config.settings.idle_timeout
-        try:
-            return await asyncio.wait_for(opened.response.read(), timeout=idle)
-        except (TimeoutError, aiohttp.ClientError) as e:
-            message = f"{opened.target.name} reply broke off: {type(e).__name__}"
-            return json.dumps({"error": {"code": 502, "status": "UNAVAILABLE", "message": message}}).encode()
+        body = await self.upstreams.read_whole(opened)
+        return web.Response(status=opened.status, body=body, headers=opened.reply_headers())
 
     async def _stream(self, request: web.Request, exchange: Exchange, opened: Opened,
                       body: bytes) -> web.StreamResponse:
-        out = web.StreamResponse(status=200, headers=self._headers(opened))
+        out = web.StreamResponse(status=200, headers=opened.reply_headers())
         out.enable_chunked_encoding()
         self.open_streams += 1
         try:

@@ -13,6 +13,7 @@ import json
 import logging
 import time
 
+import pydantic_core
 from mitmproxy import http
 
 from translators.errors import TranslatorError, UpstreamReplyError
@@ -23,13 +24,11 @@ from translators.upstream_errors import vertex_error_to_openai
 
 from .errors import error_response, guarded
 from .exchange import Exchange, exchange_of
-from .relay import FORMAT_HEADER
-from .upstreams import OPENAI
+from .upstreams import FORMAT_HEADER, OPENAI
 from .vertex import VertexUpstream
 
 log = logging.getLogger("vertex_bridge")
 OVERHEAD_HEADER = "x-vertex-bridge-overhead-ms"  # time spent in the proxy, not waiting for upstream
-UPSTREAM_HEADER = "x-vertex-bridge-upstream"
 SSE_HEADERS = {
     "content-type": "text/event-stream",
     "cache-control": "no-cache",
@@ -111,14 +110,14 @@ class ReplyTranslator:
             status, reply = vertex_error_to_openai(
                 status, body, model=exchange.target.vertex_model, location=self.vertex.settings.location)
             response.status_code = status
-            response.content = json.dumps(reply).encode()
+            response.content = pydantic_core.to_json(reply)
             return
         try:
-            vertex_reply = json.loads(body)
+            vertex_reply = pydantic_core.from_json(body)  # about 3x json.loads
         except ValueError:
             raise UpstreamReplyError("Vertex returned a reply that is not JSON.") from None
         reply = to_openai_response(vertex_reply, exchange.reply, self.signatures)
         exchange.usage = reply.get("usage")
         exchange.finish_reason = (reply.get("choices") or [{}])[0].get("finish_reason")
         exchange.reply_text = ((reply.get("choices") or [{}])[0].get("message") or {}).get("content") or ""
-        response.content = json.dumps(reply).encode()
+        response.content = pydantic_core.to_json(reply)

@@ -28,6 +28,9 @@ from .vertex import VertexUpstream
 
 log = logging.getLogger("vertex_bridge")
 VERTEX, OPENAI = "vertex", "openai"  # the wire format an upstream answers in
+FORMAT_HEADER = "x-vertex-bridge-format"  # on a reply passed to mitmproxy: VERTEX or OPENAI
+UPSTREAM_HEADER = "x-vertex-bridge-upstream"
+PASSED_HEADERS = ("content-type", "retry-after")
 BREAKER_STATUSES = frozenset({429, 500, 502, 503, 504})
 
 
@@ -52,6 +55,13 @@ class Opened:
     def status(self) -> int:
         return self.response.status
 
+    def reply_headers(self) -> dict[str, str]:
+        """What is passed on with the reply: its type, `Retry-After`, and which upstream and format it is."""
+        headers = {k: self.response.headers[k] for k in PASSED_HEADERS if k in self.response.headers}
+        headers[FORMAT_HEADER] = self.target.format
+        headers[UPSTREAM_HEADER] = self.target.name
+        return headers
+
 
 @dataclass
 class Failed:
@@ -62,6 +72,9 @@ class Failed:
     headers: dict[str, str] = field(default_factory=dict)
     retries: int = 0
     target: str = VERTEX
+
+    def reply_headers(self) -> dict[str, str]:
+        return {**self.headers, FORMAT_HEADER: OPENAI, "content-type": "application/json"}
 
 
 class Upstreams:
@@ -88,6 +101,7 @@ class Upstreams:
             self._session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(sock_connect=s.connect_timeout),
                 connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=300),
+                cookie_jar=aiohttp.DummyCookieJar(),  # one upstream session serves every client: keep no cookies
                 auto_decompress=False,
             )
         return self._session
@@ -98,6 +112,22 @@ class Upstreams:
 
     def health(self) -> dict:
         return {t.name: t.breaker.snapshot() for t in (self.vertex_target, *self.fallbacks)}
+
+    async def read_whole(self, opened: Opened) -> bytes:
+        """A reply's whole body (already read for unary 200s), then the connection goes back to the pool.
+
+        A body that breaks off or stalls becomes a Vertex-style 502 error body.
+        """
+        if opened.body is not None:
+            body = opened.body
+        else:
+            try:
+                body = await asyncio.wait_for(opened.response.read(), timeout=self.config.settings.idle_timeout)
+            except (TimeoutError, aiohttp.ClientError) as e:
+                message = f"{opened.target.name} reply broke off: {type(e).__name__}"
+                body = json.dumps({"error": {"code": 502, "status": "UNAVAILABLE", "message": message}}).encode()
+        opened.response.release()
+        return body
 
     def _candidates(self) -> list[Target]:
         order = [self.vertex_target, *self.fallbacks]

@@ -19,6 +19,7 @@ except ImportError:  # run from a checkout without installing
 from mitmproxy import ctx
 
 from addon import make_addons
+from addon.bundle import Bridge
 
 
 class ReverseModeDefault:
@@ -35,5 +36,5 @@ class ReverseModeDefault:
             ctx.options.update(mode=[mode], connection_strategy="lazy")
 
 
-addons = make_addons()
-addons.insert(1, ReverseModeDefault(addons[0]))
+_parts = make_addons()
+addons = [Bridge([_parts[0], ReverseModeDefault(_parts[0]), *_parts[1:]])]

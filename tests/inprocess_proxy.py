@@ -34,6 +34,7 @@ class InProcessProxy:
         from mitmproxy import options
 
         from addon import make_addons
+        from addon.bundle import Bridge
         from addon.cli import lean_master
 
         opts = options.Options()
@@ -41,7 +42,7 @@ class InProcessProxy:
         addons = make_addons(self.overrides)
         if self.prepare:
             self.prepare(addons)
-        master.addons.add(*addons)
+        master.addons.add(Bridge(addons))
         opts.update(mode=[f"reverse:{self.overrides['vertex_base_url']}@127.0.0.1:{self.port}"],
                     connection_strategy="lazy", vertex_bridge_config=None)
         self.master = master

@@ -10,6 +10,7 @@ import io
 import json
 import re
 import time
+from urllib.parse import urlsplit
 
 import openai
 import pytest
@@ -87,6 +88,9 @@ def test_a_translated_flow_shows_both_requests_and_a_summary(web, emulator):
     [flow] = web.chat_flows(1)[-1:]
     assert re.fullmatch(rf"{MODEL} · \d+ → \d+ tokens · \d+ ms · vertex", flow["comment"]), flow["comment"]
     assert "comment" in web.get("/options")["web_columns"]["value"], "the Comment column is turned on"
+    emulator_address = urlsplit(emulator.url)
+    assert (flow["request"]["host"], flow["request"]["port"]) == (emulator_address.hostname, emulator_address.port), \
+        "the flow list shows where the request went: Vertex (here, the emulator)"
 
     view = web.content(flow["id"], "request")
     assert view["view_name"] == "vertex-bridge"
@@ -125,12 +129,14 @@ def test_a_translated_flow_shows_both_requests_and_a_summary(web, emulator):
         assert contentviews.prettify_message(saved.request, saved).text == side_by_side_text
 
 
-def test_a_streamed_flow_keeps_a_reconstructed_reply(web):
+def test_a_streamed_flow_keeps_a_reconstructed_reply(web, emulator):
     client = openai.OpenAI(base_url=web.proc.url + "/v1", api_key=API_KEY, max_retries=0, timeout=30)
     chunks = list(client.chat.completions.create(model="vertex/" + MODEL, stream=True,
                                                  messages=[{"role": "user", "content": "stream a haiku"}]))
     assert chunks[-1].choices[0].finish_reason == "stop"
     flow = web.chat_flows(1)[-1]
+    headers = {k.lower(): v for k, v in flow["request"]["headers"]}
+    assert headers["host"] == urlsplit(emulator.url).netloc, "a stream goes via the relay, under Vertex's Host"
     assert flow["comment"].startswith(f"vertex/{MODEL} → {MODEL} · stream · ")
     assert flow["response"]["contentLength"] > 0, "the streamed body is kept for the viewer"
     reply = web.content(flow["id"], "response")["text"]

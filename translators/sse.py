@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pydantic_core
+
 _DECODER = json.JSONDecoder()
 _SEPARATORS = " \t\r\n,[]"
 
@@ -87,7 +89,7 @@ class SseReader:
         self._data.append(value)
         payload = value if len(self._data) == 1 else b"\n".join(self._data)
         try:
-            parsed = json.loads(payload)
+            parsed = pydantic_core.from_json(payload)  # about 3x json.loads
         except ValueError:
             return  # a multi-line `data:` value: wait for its next line or the blank line
         self._data = []

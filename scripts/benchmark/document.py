@@ -69,7 +69,8 @@ SECTIONS = (
      "and client together."),
     ("Memory", "memory", "Resident memory of each server process (children included)."),
     ("Connection reuse and `Connection: close`", "connections", "mitmproxy reuses an upstream connection "
-     "only within one client connection; the first table counts new connections to the emulator's port per "
+     "only within one client connection; vertex-bridge makes its upstream calls itself, from one connection "
+     "pool shared by all clients. The first table counts new connections to the emulator's port per "
      "request (from TIME_WAIT and ESTABLISHED sockets). A client that sends `Connection: close` pays a new "
      "TCP connection to the proxy each time."),
     ("Self-reported overhead", "selfreport", ""),
