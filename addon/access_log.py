@@ -10,7 +10,7 @@ import logging
 
 from mitmproxy import http
 
-from .bundle import after_reply
+from . import bookkeeping
 from .config import Config
 from .exchange import Exchange, exchange_of
 
@@ -49,8 +49,11 @@ class AccessLog:
     def __init__(self, config: Config) -> None:
         self.config = config
 
+    def done(self) -> None:
+        bookkeeping.flush()  # the last lines, before the process exits
+
     def response(self, flow: http.HTTPFlow) -> None:
-        after_reply(self._log, flow, flow.response.status_code if flow.response else None, None)
+        bookkeeping.after_reply(self._log, flow, flow.response.status_code if flow.response else None, None)
 
     def error(self, flow: http.HTTPFlow) -> None:
         self._log(flow, flow.response.status_code if flow.response else None, flow.error.msg if flow.error else None)

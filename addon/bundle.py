@@ -13,7 +13,6 @@ setting) and `AddonHalt` go through to mitmproxy as they would unbundled.
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 from collections.abc import Callable, Iterable
@@ -24,17 +23,6 @@ from mitmproxy import exceptions, hooks
 log = logging.getLogger("vertex_bridge")
 LIFECYCLE = ("load", "configure", "running", "done")
 PASSED_ON = (exceptions.OptionsError, exceptions.AddonHalt)
-
-
-def after_reply(callback: Callable[..., None], *args: Any) -> None:
-    """Run `callback(*args)` once the running `response` hooks have returned and mitmproxy has written
-    the reply: for bookkeeping the client need not wait for (the access log, metrics)."""
-    def run() -> None:
-        try:
-            callback(*args)
-        except Exception:
-            log.exception("vertex-bridge: error in %s", getattr(callback, "__qualname__", "a deferred call"))
-    asyncio.get_running_loop().call_soon(run)
 
 
 def _call_each(name: str, funcs: tuple[Callable[..., Any], ...]) -> Callable[..., None]:

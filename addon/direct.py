@@ -14,7 +14,7 @@ import json
 
 from mitmproxy import http
 
-from . import tracing
+from . import bookkeeping, tracing
 from .errors import guarded
 from .exchange import exchange_of
 from .upstreams import Failed, Upstreams
@@ -31,6 +31,7 @@ class DirectCall:
         exchange = exchange_of(flow)
         if flow.response or exchange is None or exchange.call.stream:
             return
+        bookkeeping.while_waiting()  # the last reply's log line and metrics, while this one is upstream
         result = await tracing.upstream(
             exchange, self.upstreams.open(exchange, flow.request.path, flow.request.raw_content or b""))
         if isinstance(result, Failed):

@@ -24,8 +24,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, ProcessColl
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import choose_encoder
 
-from . import paths
-from .bundle import after_reply
+from . import bookkeeping, paths
 from .config import Config
 from .exchange import Exchange, exchange_of
 from .relay import UpstreamRelay
@@ -113,7 +112,7 @@ class Metrics:
         return model if model in self.served else OTHER
 
     def response(self, flow: http.HTTPFlow) -> None:
-        after_reply(self._record, flow)
+        bookkeeping.after_reply(self._record, flow)
 
     def error(self, flow: http.HTTPFlow) -> None:
         self._record(flow)
@@ -161,6 +160,7 @@ class Metrics:
                     self._child(self.tokens, model, kind).inc(count)
 
     def exposition(self, accept: str | None) -> tuple[bytes, str]:
+        bookkeeping.flush()  # the replies already sent are counted
         encoder, content_type = choose_encoder(accept or "")
         return encoder(self.registry), content_type
 

@@ -28,7 +28,7 @@ from aiohttp import web
 
 from translators.response import is_malformed_call
 
-from . import tracing
+from . import bookkeeping, tracing
 from .config import Config
 from .exchange import Exchange
 from .upstreams import VERTEX, Failed, Opened, Upstreams
@@ -105,6 +105,7 @@ class UpstreamRelay:
 
     async def _relay(self, request: web.Request, exchange: Exchange) -> web.StreamResponse:
         body = await request.read()
+        bookkeeping.while_waiting()
         result = await self.upstreams.open(exchange, request.path_qs, body)
         if isinstance(result, Failed):
             return self._failed(exchange, result)

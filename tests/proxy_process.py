@@ -71,6 +71,14 @@ class ProxyProcess:
             self._log.flush()
         return self.log_path.read_text(errors="replace")
 
+    def wait_for_output(self, text: str, since: int = 0, timeout: float = 5.0) -> str:
+        """The output from character `since` on, once it holds `text` (access-log lines are written just
+        after the reply went out)."""
+        deadline = time.monotonic() + timeout
+        while text not in (out := self.output()[since:]) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return out
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()

@@ -206,10 +206,11 @@ def test_scripted_reply_streams_in_order(client, emulator):
 
 
 def test_google_token_is_sent_and_never_logged(client, emulator, proxy):
+    logged = len(proxy.output())
     client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "secret prompt text"}])
     entry = last_request(emulator)
     assert entry["token_id"].startswith("tok-")
-    log = proxy.output()
+    log = proxy.wait_for_output(f"model={MODEL}", since=logged)
     assert "ya29" not in log and API_KEY not in log and "secret prompt text" not in log
     assert f"model={MODEL}" in log and "status=200" in log
 

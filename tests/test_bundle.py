@@ -14,8 +14,8 @@ import pytest
 from mitmproxy import exceptions
 from mitmproxy.test import taddons, tflow
 
-from addon import speedups
-from addon.bundle import Bridge, after_reply
+from addon import bookkeeping, speedups
+from addon.bundle import Bridge
 
 
 class Recorder:
@@ -85,15 +85,23 @@ def test_a_bad_setting_still_stops_startup():
         Bridge([BadSetting()]).configure({"vertex_timeout"})
 
 
-def test_after_reply_runs_once_the_current_callback_returns():
+def test_bookkeeping_runs_after_the_reply_while_the_next_request_waits_or_soon_after():
     async def main() -> list[str]:
         order: list[str] = []
-        after_reply(order.append, "bookkeeping")
-        order.append("reply written")
+        bookkeeping.after_reply(order.append, "log line 1")
+        order.append("reply 1 written")
         await asyncio.sleep(0)
+        order.append("request 2 translated")
+        bookkeeping.while_waiting()
+        await asyncio.sleep(0)  # request 2 is upstream: the loop is free
+        bookkeeping.after_reply(order.append, "log line 2")
+        await asyncio.sleep(bookkeeping.LATEST * 3)  # no request waits: it runs soon anyway
+        bookkeeping.after_reply(order.append, "log line 3")
+        bookkeeping.flush()  # /metrics and shutdown do not wait
         return order
 
-    assert asyncio.run(main()) == ["reply written", "bookkeeping"]
+    assert asyncio.run(main()) == ["reply 1 written", "request 2 translated", "log line 1", "log line 2",
+                                   "log line 3"]
 
 
 # -- speedups: mitmproxy's trigger_event without the walk over idle addons ----------------------------
