@@ -25,6 +25,11 @@ LIFECYCLE = ("load", "configure", "running", "done")
 PASSED_ON = (exceptions.OptionsError, exceptions.AddonHalt)
 
 
+def _logged(func: Callable[..., Any]) -> None:
+    log.exception("vertex-bridge: error in %s", getattr(func, "__qualname__", func))
+
+
+# Two loops rather than one with a context manager: these run for every event of every request.
 def _call_each(name: str, funcs: tuple[Callable[..., Any], ...]) -> Callable[..., None]:
     def hook(*args: Any) -> None:
         for func in funcs:
@@ -33,7 +38,7 @@ def _call_each(name: str, funcs: tuple[Callable[..., Any], ...]) -> Callable[...
             except PASSED_ON:
                 raise
             except Exception:
-                log.exception("vertex-bridge: error in %s", getattr(func, "__qualname__", name))
+                _logged(func)
     hook.__name__ = name
     return hook
 
@@ -42,13 +47,12 @@ def _await_each(name: str, funcs: tuple[Callable[..., Any], ...]) -> Callable[..
     async def hook(*args: Any) -> None:
         for func in funcs:
             try:
-                result = func(*args)
-                if result is not None and inspect.isawaitable(result):
+                if inspect.isawaitable(result := func(*args)):
                     await result
             except PASSED_ON:
                 raise
             except Exception:
-                log.exception("vertex-bridge: error in %s", getattr(func, "__qualname__", name))
+                _logged(func)
     hook.__name__ = name
     return hook
 
@@ -72,10 +76,6 @@ class Bridge:
                 setattr(self, name, _load_all(funcs))
             else:
                 setattr(self, name, (_await_each if asynchronous else _call_each)(name, funcs))
-
-    def part[T](self, kind: type[T]) -> T:
-        """The part of the given class (for tests and tools)."""
-        return next(p for p in self.parts if isinstance(p, kind))
 
 
 def _load_all(funcs: tuple[Callable[..., Any], ...]) -> Callable[[Any], None]:

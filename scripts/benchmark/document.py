@@ -51,8 +51,10 @@ python3.12 -m venv ~/.cache/vertex-bridge/bench-litellm
 
 When it is missing the bench says so and gives ratios to direct calls only. LiteLLM is started with
 `LITELLM_LOCAL_MODEL_COST_MAP=True` (no download at start), a `master_key`, and a service-account file whose
-`token_uri` is the emulator, so it fetches real (emulated) tokens. Before its figures are used, the bench
-checks that a request through it returns 200 and appears in the emulator's request log.
+`token_uri` is the emulator, so it fetches real (emulated) tokens. It runs as one process, like the proxy,
+with `LITELLM_LOG=ERROR` (LiteLLM's production advice) while the proxy keeps its access log on. Before its
+figures are used, the bench checks that a request through it returns 200 and appears in the emulator's
+request log.
 """
 
 SECTIONS = (
