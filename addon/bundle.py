@@ -2,7 +2,7 @@
 
 mitmproxy delivers every event to every addon in turn, and each delivery has a fixed cost (a
 `safecall` context, a generator walking nested addons, a `getattr` per hook, and an `update` event
-after each flow event). With eighteen small addons that walk was the largest share of the proxy's
+after each flow event). With twenty small addons that walk was the largest share of the proxy's
 own time per request (docs/benchmarks.md). `Bridge` keeps the addons as they are — one class per
 concern, each hook a plain mitmproxy hook — and registers a single addon whose hooks call only the
 parts that implement them, in order.

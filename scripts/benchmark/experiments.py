@@ -24,7 +24,7 @@ EXPERIMENTS = (
      "addon/direct.py", "CPU per request −12 % both at once, −18 % at concurrency 1, −37 % at 16; requests/s "
      "at 16 +58 %; small p50 4.45 → 3.61 ms. No effect on streamed requests (the cursor body streams)",
      "**kept**"),
-    ("One bundled addon dispatching to the bridge's 19 (mitmproxy walks every addon, with a context manager, "
+    ("One bundled addon dispatching to the bridge's 20 (mitmproxy walks every addon, with a context manager, "
      "for every event: ~25 % of the event loop's time in the profile)", "addon/bundle.py",
      "CPU per request −19 % both at once (−17 % in an earlier run), −17 to −23 % at concurrency 1 and 16; "
      "requests/s at 16 +22 %", "**kept**"),
