@@ -270,3 +270,16 @@ def test_tokens_per_minute_is_charged_from_vertex_usage(emulator, service_accoun
         assert "tokens per minute" in e.value.message
     finally:
         proc.stop()
+
+
+def test_client_disconnect_cancels_a_waiting_unary_call(proxy, emulator):
+    emulator.queue(Reply.text("too late").delayed(3000))  # the model "thinks" for 3 s
+    logged = len(proxy.output())
+    with pytest.raises(requests.exceptions.ReadTimeout):  # the client gives up after 0.5 s and hangs up
+        requests.post(proxy.url + "/v1/chat/completions", headers=AUTH, timeout=0.5,
+                      json={"model": MODEL, "messages": MESSAGES})
+    entry = emulator.wait_until(
+        lambda: next((e for e in reversed(emulator.log) if e.get("status") or e.get("client_disconnected")), None),
+        timeout=8)
+    assert entry["client_disconnected"], "the proxy closed its upstream call instead of waiting for the reply"
+    assert "killed" in proxy.wait_for_output("killed", since=logged).lower(), "the access log says what happened"

@@ -29,6 +29,9 @@ async def send_plan(request: web.Request, plan: Plan, *, stream: bool, sse: bool
                     chunk_interval_ms: int, progress: Progress) -> web.StreamResponse:
     if delay_ms:
         await asyncio.sleep(delay_ms / 1000)
+        if request.transport is None or request.transport.is_closing():
+            progress(client_disconnected=True)  # the caller gave up while "the model thought"
+            return web.Response(status=499)
     if plan.status != 200:
         progress(status=plan.status)
         return json_response(plan.status, plan.events[0], stream=stream)
