@@ -14,7 +14,6 @@ has closed it, the call is cancelled (closing the upstream connection) and the f
 from __future__ import annotations
 
 import asyncio
-import json
 
 from mitmproxy import http
 from mitmproxy.connection import ConnectionState
@@ -32,14 +31,16 @@ class ClientWatch:
 
     def __init__(self, flow: http.HTTPFlow) -> None:
         self.flow = flow
-        self.task = asyncio.current_task()
+        task = asyncio.current_task()
+        assert task is not None, "a hook runs in a task"
+        self.task = task
         self.client_gone = False
         self._timer = asyncio.get_running_loop().call_later(CLIENT_CHECK, self._check)
 
     def _check(self) -> None:
         if self.flow.client_conn.state & ConnectionState.CAN_READ:
             self._timer = asyncio.get_running_loop().call_later(CLIENT_CHECK, self._check)
-        elif self.task is not None:
+        else:
             self.client_gone = True
             self.task.cancel()
 
@@ -63,7 +64,7 @@ class DirectCall:
         try:
             await self._call(flow, exchange)
         except asyncio.CancelledError:
-            if not watch.client_gone or watch.task is None:
+            if not watch.client_gone:
                 raise
             watch.task.uncancel()
             exchange.notes.append("client went away: upstream call cancelled")
@@ -76,7 +77,7 @@ class DirectCall:
             exchange, self.upstreams.open(exchange, flow.request.path, flow.request.raw_content or b""))
         if isinstance(result, Failed):
             exchange.upstream, exchange.retries = result.target, result.retries
-            flow.response = http.Response.make(result.status, json.dumps(result.body), result.reply_headers())
+            flow.response = http.Response.make(result.status, result.reply_body(), result.reply_headers())
             return
         exchange.upstream, exchange.retries = result.target.name, result.retries
         body = await self.upstreams.read_whole(result)

@@ -21,7 +21,7 @@ class Exchange:
     call: VertexCall
     reply: ResponseContext
     request: ChatRequest  # the client's request, parsed (fallback providers get it re-encoded)
-    sent_at: float = 0.0  # when the translated request was handed to mitmproxy
+    sent_at: float = 0.0  # when the translated request was ready to go upstream
     first_byte_at: float = 0.0  # upstream response headers
     done_at: float = 0.0
     proxy_seconds: float = 0.0  # time spent in our hooks, not waiting for upstream

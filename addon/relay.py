@@ -116,7 +116,7 @@ class UpstreamRelay:
 
     def _failed(self, exchange: Exchange, failed: Failed) -> web.Response:
         exchange.upstream, exchange.retries = failed.target, failed.retries
-        return web.Response(status=failed.status, body=json.dumps(failed.body).encode(), headers=failed.reply_headers())
+        return web.Response(status=failed.status, body=failed.reply_body(), headers=failed.reply_headers())
 
     async def _whole(self, opened: Opened) -> web.Response:
         body = await self.upstreams.read_whole(opened)

@@ -73,6 +73,9 @@ class Failed:
     retries: int = 0
     target: str = VERTEX
 
+    def reply_body(self) -> bytes:
+        return json.dumps(self.body).encode()
+
     def reply_headers(self) -> dict[str, str]:
         return {**self.headers, FORMAT_HEADER: OPENAI, "content-type": "application/json"}
 
